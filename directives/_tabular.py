@@ -1,0 +1,285 @@
+"""Reading a CSV or XLSX import file into numbered rows of cells, and reading cells by column."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import TypeVar
+
+from python_calamine import CalamineError, CalamineWorkbook
+
+from directives.errors import ImportFileError, InvalidInput, RowError
+
+Cell = str | int | float | bool | date | datetime | time | timedelta
+T = TypeVar("T")
+
+MAX_FILE_BYTES = 60 * 1024 * 1024
+MAX_CELL_CHARS = 10_000
+MAX_ERRORS = 1000
+_SHOWN_CHARS = 100
+
+
+def normalize_header(text: str) -> str:
+    """Lower-case, trim and NFC-normalise a header so that equal headers compare equal."""
+    return " ".join(unicodedata.normalize("NFC", text).casefold().split())
+
+
+def fold(text: str) -> str:
+    """Normalise like a header, then drop Vietnamese diacritics (đ → d)."""
+    decomposed = unicodedata.normalize("NFD", normalize_header(text))
+    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return bare.replace("đ", "d")
+
+
+def is_blank(cell: Cell | None) -> bool:
+    """True for an empty cell or one holding only whitespace."""
+    return cell is None or (isinstance(cell, str) and not cell.strip())
+
+
+def cell_text(cell: Cell) -> str:
+    """The cell as text, the way a user would read it in Excel."""
+    if isinstance(cell, str):
+        return unicodedata.normalize("NFC", cell)
+    if isinstance(cell, float) and cell.is_integer():
+        # Excel stores every number as a float; a code typed as 101 must not read "101.0".
+        return str(int(cell))
+    if isinstance(cell, datetime) and cell.time() == time():
+        return cell.strftime("%d/%m/%Y")
+    if isinstance(cell, date) and not isinstance(cell, datetime):
+        return cell.strftime("%d/%m/%Y")
+    return str(cell)
+
+
+def shown(cell: Cell) -> Cell:
+    """The cell, cut short when it is too long to echo back in an error."""
+    if isinstance(cell, str) and len(cell) > _SHOWN_CHARS:
+        return cell[:_SHOWN_CHARS] + "…"
+    return cell
+
+
+def thousands(number: int) -> str:
+    """An integer written the Vietnamese way: 20.000.000."""
+    return f"{number:,}".replace(",", ".")
+
+
+def column_letter(index: int) -> str:
+    """Excel's letter for a zero-based column index (0 → A, 26 → AA)."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
+@dataclass(frozen=True)
+class Column:
+    """One supported column: its English key, the Vietnamese headers, and why a blank is wrong."""
+
+    key: str
+    headers: tuple[str, ...]
+    missing: str | None = None  # the error for a blank cell; None for an optional column
+
+    @property
+    def aliases(self) -> frozenset[str]:
+        """Every normalised header accepted for this column."""
+        names = {self.key, self.key.replace("_", " ")}
+        names.update(normalize_header(h) for h in self.headers)
+        names.update(fold(h) for h in self.headers)
+        return frozenset(names)
+
+
+@dataclass(frozen=True)
+class Table:
+    """A file's first non-blank row as headers, then its non-blank rows with Excel row numbers."""
+
+    source: str
+    header_row: int
+    headers: list[str]
+    rows: list[tuple[int, Sequence[Cell]]]
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where each known column sits in a file, and the header the user wrote for it."""
+
+    columns: dict[str, Column]
+    positions: dict[str, int]
+    labels: dict[str, str]
+
+
+def read_table(path: Path) -> Table:
+    """Read the rows of a .csv or .xlsx file, refusing other kinds and files over 60 MB."""
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".xlsx"):
+        raise InvalidInput(f"{path.name}: chỉ nhận tệp .csv hoặc .xlsx")
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise InvalidInput(f"{path.name}: không mở được tệp ({exc.strerror})") from None
+    if size > MAX_FILE_BYTES:
+        raise InvalidInput(f"{path.name}: tệp quá lớn ({size / 2**20:.1f} MB, tối đa 60 MB)")
+    grid: Sequence[Sequence[Cell]] = _read_csv(path) if suffix == ".csv" else _read_xlsx(path)
+    numbered = [(i + 1, row) for i, row in enumerate(grid) if not all(map(is_blank, row))]
+    if not numbered:
+        return Table(path.name, 1, [], [])
+    (header_row, header), *rows = numbered
+    return Table(path.name, header_row, [str(shown(cell_text(c).strip())) for c in header], rows)
+
+
+def _read_csv(path: Path) -> list[list[str]]:
+    try:
+        text = _decode(path.read_bytes(), path.name)
+    except OSError as exc:
+        raise InvalidInput(f"{path.name}: không mở được tệp ({exc.strerror})") from None
+    # The default limit (128 KiB) would abort the whole file on one oversized cell; the file is
+    # already capped at 60 MB, and an oversized cell is reported as a row error instead.
+    if csv.field_size_limit() < MAX_FILE_BYTES:
+        csv.field_size_limit(MAX_FILE_BYTES)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_sniff_delimiter(text))
+    try:
+        return list(reader)
+    except csv.Error as exc:
+        raise InvalidInput(f"{path.name}: tệp CSV hỏng ở dòng {reader.line_num} ({exc})") from None
+
+
+def _decode(data: bytes, name: str) -> str:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        # Excel's "Unicode text" export; cp1258 would read it as garbage without failing.
+        return data.decode("utf-16")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        # Old Vietnamese Windows files; cp1258 writes tone marks as combining characters.
+        return unicodedata.normalize("NFC", data.decode("cp1258"))
+    except UnicodeDecodeError:
+        raise InvalidInput(f"{name}: tệp không phải UTF-8") from None
+
+
+_QUOTED = re.compile(r'"[^"]*"')
+
+
+def _sniff_delimiter(text: str) -> str:
+    # csv.Sniffer is slow on large samples and is fooled by commas inside quoted headers
+    # ("Số, ký hiệu"), so count the candidates on the header line outside quotes.
+    first_line = _QUOTED.sub("", text[:65_536].split("\n", 1)[0])
+    counts = {d: first_line.count(d) for d in (",", ";", "\t")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def _read_xlsx(path: Path) -> Sequence[Sequence[Cell]]:
+    try:
+        with CalamineWorkbook.from_path(path) as workbook:
+            # skip_empty_area=False keeps leading blank rows, so row numbers match Excel's.
+            return workbook.get_sheet_by_index(0).to_python(skip_empty_area=False)
+    except CalamineError as exc:
+        raise InvalidInput(f"{path.name}: không đọc được tệp Excel ({exc})") from None
+    except OSError as exc:
+        raise InvalidInput(f"{path.name}: không mở được tệp ({exc.strerror})") from None
+
+
+def resolve_columns(table: Table, columns: Sequence[Column]) -> Layout:
+    """Match the file's headers to the supported columns, or raise listing every header fault."""
+    by_alias = {alias: column for column in columns for alias in column.aliases}
+    positions: dict[str, int] = {}
+    labels: dict[str, str] = {}
+    errors: list[RowError] = []
+    for index, header in enumerate(table.headers):
+        if not header:
+            continue  # a cell under a blank header is reported on its own row
+        column = by_alias.get(normalize_header(header))
+        if column is None:
+            errors.append(RowError(table.header_row, header, header, "cột không được hỗ trợ"))
+        elif column.key in positions:
+            reason = f"cột bị trùng với cột {labels[column.key]!r}"
+            errors.append(RowError(table.header_row, header, header, reason))
+        else:
+            positions[column.key] = index
+            labels[column.key] = header
+    for column in columns:
+        if column.missing is not None and column.key not in positions:
+            errors.append(RowError(table.header_row, column.headers[0], "", "thiếu cột bắt buộc"))
+        labels.setdefault(column.key, column.headers[0])
+    if errors:
+        raise ImportFileError(table.source, errors[:MAX_ERRORS])
+    return Layout({c.key: c for c in columns}, positions, labels)
+
+
+class RowReader:
+    """One data row: reads cells by column key and records every fault as a RowError."""
+
+    def __init__(
+        self, number: int, cells: Sequence[Cell], layout: Layout, errors: list[RowError]
+    ) -> None:
+        self.number = number
+        self.failed = False
+        self._layout = layout
+        self._errors = errors
+        self._cells: dict[str, Cell] = {}
+        self._spoiled: set[str] = set()
+        keys = {index: key for key, index in layout.positions.items()}
+        for index, cell in enumerate(cells):
+            key = keys.get(index)
+            if key is None:
+                if not is_blank(cell):
+                    self.failed = True
+                    where = f"cột {column_letter(index)}"
+                    reason = "ô có dữ liệu nhưng cột không có tiêu đề"
+                    errors.append(RowError(number, where, shown(cell), reason))
+                continue
+            self._cells[key] = cell
+            if isinstance(cell, str) and len(cell) > MAX_CELL_CHARS:
+                self.fail(key, f"ô quá dài ({thousands(len(cell))} ký tự, tối đa 10.000)")
+                self._spoiled.add(key)
+
+    def cell(self, key: str) -> Cell:
+        """The raw cell of a column; an empty string when the file lacks the column."""
+        return self._cells.get(key, "")
+
+    def fail(self, key: str, reason: str) -> None:
+        """Record a fault in this row's cell of the given column."""
+        self.failed = True
+        label = self._layout.labels[key]
+        self._errors.append(RowError(self.number, label, shown(self.cell(key)), reason))
+
+    def get(self, key: str, parse: Callable[[Cell], T], fallback: T) -> T:
+        """Parse a cell, recording a blank required cell or a ValueError; fallback on a fault."""
+        if key in self._spoiled:
+            return fallback
+        cell = self.cell(key)
+        missing = self._layout.columns[key].missing
+        if missing is not None and is_blank(cell):
+            self.fail(key, missing)
+            return fallback
+        try:
+            return parse(cell)
+        except ValueError as exc:
+            self.fail(key, str(exc))
+            return fallback
+
+
+def read_records(path: Path, columns: Sequence[Column], build: Callable[[RowReader], T]) -> list[T]:
+    """Build one record per non-blank row, or raise ImportFileError listing every bad row."""
+    table = read_table(path)
+    layout = resolve_columns(table, columns)
+    errors: list[RowError] = []
+    records: list[T] = []
+    for number, cells in table.rows:
+        reader = RowReader(number, cells, layout, errors)
+        record = build(reader)
+        if not reader.failed:
+            records.append(record)
+        if len(errors) >= MAX_ERRORS:
+            break  # a file this broken needs fixing as a whole; stop reading it
+    if errors:
+        raise ImportFileError(table.source, errors[:MAX_ERRORS])
+    return records

@@ -1,0 +1,36 @@
+"""The ``directives`` command line."""
+
+from __future__ import annotations
+
+import typer
+
+from directives.cli import admin, stats, tasks
+from directives.cli._common import run_guarded
+
+app = typer.Typer(
+    help="Theo dõi nhiệm vụ do lãnh đạo UBND tỉnh giao đến khi hoàn thành.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(admin.db_app, name="db")
+app.add_typer(admin.calendar_app, name="calendar")
+app.add_typer(admin.agencies_app, name="agencies")
+app.add_typer(admin.leaders_app, name="leaders")
+app.add_typer(admin.officers_app, name="officers")
+app.add_typer(tasks.tasks_app, name="tasks")
+app.add_typer(tasks.extend_app, name="extend")
+app.command("import")(tasks.import_file)
+app.command("ack")(tasks.ack)
+app.command("report")(tasks.report)
+app.command("confirm")(tasks.confirm)
+app.command("return")(tasks.return_)
+app.command("pause")(tasks.pause)
+app.command("resume")(tasks.resume)
+app.command("cancel")(tasks.cancel)
+app.command("stats")(stats.stats)
+
+
+def main() -> None:
+    """Entry point of the ``directives`` console script."""
+    run_guarded(app)

@@ -1,0 +1,110 @@
+"""What every command shares: the runtime, dates from the command line, actors, errors."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from enum import StrEnum
+
+import typer
+from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.orm import Session
+
+from directives.clock import today
+from directives.errors import DirectivesError, InvalidInput
+from directives.importing import parse_date
+from directives.runtime import Runtime
+from directives.workflow import Actor, Role
+
+
+class Format(StrEnum):
+    """Output formats of listings."""
+
+    TABLE = "table"
+    JSON = "json"
+    CSV = "csv"
+
+
+_runtime: Runtime | None = None
+
+
+def runtime() -> Runtime:
+    """The process's runtime, built on first use from the environment."""
+    global _runtime
+    if _runtime is None:
+        _runtime = Runtime.from_settings()
+    return _runtime
+
+
+def set_runtime(rt: Runtime | None) -> None:
+    """Replace the runtime (tests build one on their own database)."""
+    global _runtime
+    _runtime = rt
+
+
+@contextmanager
+def unit_of_work() -> Iterator[Session]:
+    """A committed-on-success session of the runtime."""
+    with runtime().unit_of_work() as session:
+        yield session
+
+
+def day(value: str | None, *, option: str = "--on") -> date:
+    """A date given on the command line (DD/MM/YYYY or YYYY-MM-DD); default today."""
+    if value is None:
+        return today(runtime().clock)
+    try:
+        return parse_date(value)
+    except ValueError as exc:
+        raise InvalidInput(f"{option} {value!r}: {exc}") from None
+
+
+def actor(spec: str, name: str = "") -> Actor:
+    """``secretariat`` (default), ``agency:CODE`` or ``leader:CODE``."""
+    role, _, code = spec.partition(":")
+    try:
+        r = Role(role)
+    except ValueError:
+        raise InvalidInput(f"--as {spec!r}: dùng secretariat, agency:MÃ hoặc leader:MÃ") from None
+    if r in (Role.AGENCY, Role.LEADER) and not code:
+        raise InvalidInput(f"--as {spec!r}: thiếu mã sau dấu hai chấm")
+    code = code.upper() or None
+    return Actor(r, name, agency=code if r is Role.AGENCY else None,
+                 leader=code if r is Role.LEADER else None)
+
+
+def fail(message: str, code: int = 1) -> None:
+    """Print one line to stderr and exit with ``code``."""
+    typer.secho(f"Lỗi: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code)
+
+
+def run_guarded(app: typer.Typer) -> None:
+    """Run the Typer app; the engine's errors become one line and an exit code."""
+    try:
+        app(standalone_mode=False)
+    except DirectivesError as exc:
+        _report(str(exc), exc.exit_code)
+        for extra in getattr(exc, "errors", [])[1:20]:
+            typer.secho(f"  {extra}", err=True)
+        sys.exit(exc.exit_code)
+    except (OperationalError, ProgrammingError) as exc:
+        _report(f"cơ sở dữ liệu: {exc.orig}. Đã chạy 'directives db upgrade' chưa?", 6)
+        sys.exit(6)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        sys.exit(1)
+    except Exception as exc:  # click's usage errors
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+
+
+def _report(message: str, code: int) -> None:
+    typer.secho(f"Lỗi: {message}", fg=typer.colors.RED, err=True)

@@ -1,0 +1,233 @@
+"""SQLAlchemy 2 tables. The task row is a projection of its event log kept in the same transaction."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Constraint names are fixed so that migrations and models agree on every database.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+BigId = BigInteger().with_variant(Integer(), "sqlite")  # SQLite only autoincrements INTEGER keys
+OPEN_STATES_SQL = "state IN ('assigned', 'acknowledged', 'in_progress', 'submitted', 'returned')"
+
+
+class Base(DeclarativeBase):
+    """Declarative base with the naming convention."""
+
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Agency(Base):
+    """A body that carries out tasks (sở, ban, UBND huyện, …)."""
+
+    __tablename__ = "agencies"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(20))
+    focal_emails: Mapped[list[str]] = mapped_column(JSON, default=list)
+    head_name: Mapped[str | None] = mapped_column(String(200))
+    head_email: Mapped[str | None] = mapped_column(String(254))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Leader(Base):
+    """The chairman or a vice-chairman of the provincial committee."""
+
+    __tablename__ = "leaders"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    email: Mapped[str] = mapped_column(String(254))
+    sectors: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+class Officer(Base):
+    """A specialist of the office who follows tasks (chuyên viên theo dõi)."""
+
+    __tablename__ = "officers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(254))
+
+
+class Directive(Base):
+    """A signed document from a leader; its number is unique within its year."""
+
+    __tablename__ = "directives"
+    __table_args__ = (UniqueConstraint("number", "year", name="uq_directives_number_year"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(60))
+    year: Mapped[int] = mapped_column(SmallInteger)
+    issued_on: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(30))
+    signer_id: Mapped[int] = mapped_column(ForeignKey("leaders.id"))
+    summary: Mapped[str] = mapped_column(Text)
+    source_ref: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    tasks: Mapped[list[Task]] = relationship(back_populates="directive", order_by="Task.position")
+    signer: Mapped[Leader] = relationship()
+
+
+class Task(Base):
+    """One thing an agency must do. Dated columns project the event log for fast queries."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (
+        Index("ix_tasks_open_deadline", "deadline", sqlite_where=text(OPEN_STATES_SQL),
+              postgresql_where=text(OPEN_STATES_SQL)),
+        Index("ix_tasks_agency_state_deadline", "lead_agency_id", "state", "deadline"),
+        Index("ix_tasks_leader_state_deadline", "leader_id", "state", "deadline"),
+        Index("ix_tasks_directive_position", "directive_id", "position", unique=True),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    directive_id: Mapped[int] = mapped_column(ForeignKey("directives.id"))
+    position: Mapped[int] = mapped_column(Integer)
+    content: Mapped[str] = mapped_column(Text)
+    lead_agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))
+    leader_id: Mapped[int | None] = mapped_column(ForeignKey("leaders.id"))
+    officer_id: Mapped[int | None] = mapped_column(ForeignKey("officers.id"))
+    sector: Mapped[str | None] = mapped_column(String(100))
+    priority: Mapped[str] = mapped_column(String(10), default="normal")
+    source_ref: Mapped[str | None] = mapped_column(String(300))
+    # The deadline as written: a date, or N working days from the issue date; neither = standing.
+    stated_deadline: Mapped[date | None] = mapped_column(Date)
+    deadline_working_days: Mapped[int | None] = mapped_column(Integer)
+    # Computed from the statement and the calendar (rest days roll forward); recomputed when the
+    # calendar changes. ``deadline`` is the effective one: the latest approved extension, else this.
+    original_deadline: Mapped[date | None] = mapped_column(Date)
+    deadline: Mapped[date | None] = mapped_column(Date)
+    state: Mapped[str] = mapped_column(String(20))
+    state_before_pause: Mapped[str | None] = mapped_column(String(20))
+    assigned_on: Mapped[date] = mapped_column(Date)
+    acknowledged_on: Mapped[date | None] = mapped_column(Date)
+    last_report_on: Mapped[date | None] = mapped_column(Date)
+    submitted_on: Mapped[date | None] = mapped_column(Date)
+    completed_on: Mapped[date | None] = mapped_column(Date)
+    confirmed_on: Mapped[date | None] = mapped_column(Date)
+    cancelled_on: Mapped[date | None] = mapped_column(Date)
+    has_extensions: Mapped[bool] = mapped_column(Boolean, default=False)
+    has_pauses: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    directive: Mapped[Directive] = relationship(back_populates="tasks")
+    lead_agency: Mapped[Agency] = relationship(foreign_keys=[lead_agency_id])
+    leader: Mapped[Leader | None] = relationship()
+    officer: Mapped[Officer | None] = relationship()
+    coordinators: Mapped[list[Agency]] = relationship(secondary="task_coordinators")
+
+
+class TaskCoordinator(Base):
+    """A coordinating agency of a task (đơn vị phối hợp)."""
+
+    __tablename__ = "task_coordinators"
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), primary_key=True, index=True)
+
+
+class TaskEvent(Base):
+    """The append-only history of a task: every action, with the date it took effect."""
+
+    __tablename__ = "task_events"
+    __table_args__ = (Index("ix_task_events_task_id_id", "task_id", "id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(30))
+    on: Mapped[date] = mapped_column(Date)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(200))
+    note: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class ProgressReport(Base):
+    """A progress or final report from an agency; a final one waits for the office's decision."""
+
+    __tablename__ = "progress_reports"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
+    on: Mapped[date] = mapped_column(Date)
+    text: Mapped[str] = mapped_column(Text)
+    percent: Mapped[int | None] = mapped_column(SmallInteger)
+    document_ref: Mapped[str | None] = mapped_column(String(200))
+    final: Mapped[bool] = mapped_column(Boolean, default=False)
+    # progress | pending | confirmed | returned
+    outcome: Mapped[str] = mapped_column(String(12))
+    decided_on: Mapped[date | None] = mapped_column(Date)
+    by_agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"))
+
+
+class Extension(Base):
+    """A request for a later deadline and its decision; the original deadline is kept."""
+
+    __tablename__ = "extensions"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
+    requested_on: Mapped[date] = mapped_column(Date)
+    requested_deadline: Mapped[date] = mapped_column(Date)
+    previous_deadline: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+    after_deadline: Mapped[bool] = mapped_column(Boolean)
+    status: Mapped[str] = mapped_column(String(10))  # pending | approved | rejected
+    decided_on: Mapped[date | None] = mapped_column(Date)
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    granted_deadline: Mapped[date | None] = mapped_column(Date)
+    decision_note: Mapped[str | None] = mapped_column(Text)
+
+
+class TaskPause(Base):
+    """An interval during which a task was paused (tạm hoãn)."""
+
+    __tablename__ = "task_pauses"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
+    paused_on: Mapped[date] = mapped_column(Date)
+    resumed_on: Mapped[date | None] = mapped_column(Date)
+
+
+class CalendarOverride(Base):
+    """A day the office declares off (working=False) or worked (working=True)."""
+
+    __tablename__ = "calendar_overrides"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    working: Mapped[bool] = mapped_column(Boolean)
+    note: Mapped[str] = mapped_column(String(300), default="")
+
+
+class CodeCounter(Base):
+    """The next number of each task-code series (one per year), taken under a row lock."""
+
+    __tablename__ = "code_counters"
+    scope: Mapped[str] = mapped_column(String(20), primary_key=True)
+    next_value: Mapped[int] = mapped_column(Integer)

@@ -1,0 +1,99 @@
+"""Plain value types of the domain: kinds, priorities, deadline specifications, roles."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import date
+
+
+class DirectiveKind(enum.StrEnum):
+    """The kind of a leader's document (loại văn bản chỉ đạo)."""
+
+    CONCLUSION_NOTICE = "conclusion_notice"  # thông báo kết luận
+    DIRECTIVE = "directive"  # chỉ thị
+    OFFICIAL_LETTER = "official_letter"  # công văn
+    DECISION = "decision"  # quyết định
+    INSTRUCTION = "instruction"  # ý kiến chỉ đạo
+
+    @property
+    def label(self) -> str:
+        """The Vietnamese name shown to users."""
+        return _KIND_LABELS[self]
+
+
+_KIND_LABELS = {
+    DirectiveKind.CONCLUSION_NOTICE: "Thông báo kết luận",
+    DirectiveKind.DIRECTIVE: "Chỉ thị",
+    DirectiveKind.OFFICIAL_LETTER: "Công văn",
+    DirectiveKind.DECISION: "Quyết định",
+    DirectiveKind.INSTRUCTION: "Ý kiến chỉ đạo",
+}
+
+
+class Priority(enum.StrEnum):
+    """How urgent a task is (độ khẩn)."""
+
+    NORMAL = "normal"  # thường
+    URGENT = "urgent"  # khẩn
+    FLASH = "flash"  # hỏa tốc
+
+    @property
+    def label(self) -> str:
+        """The Vietnamese name shown to users."""
+        return {"normal": "Thường", "urgent": "Khẩn", "flash": "Hỏa tốc"}[self.value]
+
+
+class AgencyKind(enum.StrEnum):
+    """What sort of body an agency is."""
+
+    DEPARTMENT = "department"  # sở, ngành
+    BOARD = "board"  # ban
+    DISTRICT = "district"  # UBND huyện, thị xã, thành phố
+    OFFICE = "office"  # văn phòng
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        """The Vietnamese name shown to users."""
+        return {
+            "department": "Sở, ngành",
+            "board": "Ban",
+            "district": "UBND cấp huyện",
+            "office": "Văn phòng",
+            "other": "Khác",
+        }[self.value]
+
+
+class LeaderRole(enum.StrEnum):
+    """Chairman sees everything; a vice-chairman sees the sectors in their charge."""
+
+    CHAIRMAN = "chairman"
+    VICE_CHAIRMAN = "vice_chairman"
+
+
+@dataclass(frozen=True)
+class DeadlineSpec:
+    """A deadline as written: a date, or N working days from the issue date; neither → standing."""
+
+    on: date | None = None
+    working_days: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.on is not None and self.working_days is not None:
+            raise ValueError("a deadline is either a date or a number of working days, not both")
+        if self.working_days is not None and self.working_days < 1:
+            raise ValueError(f"working days must be at least 1, got {self.working_days}")
+
+    @property
+    def standing(self) -> bool:
+        """True for a task with no deadline (nhiệm vụ thường xuyên)."""
+        return self.on is None and self.working_days is None
+
+    def text(self) -> str:
+        """How the deadline reads in Vietnamese."""
+        if self.on is not None:
+            return self.on.strftime("%d/%m/%Y")
+        if self.working_days is not None:
+            return f"{self.working_days} ngày làm việc"
+        return "Thường xuyên"

@@ -1,0 +1,478 @@
+"""Import files (CSV or XLSX, one record a row) read into validated rows; nothing is stored."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import TypeVar
+
+from directives._tabular import (
+    Cell,
+    Column,
+    RowReader,
+    cell_text,
+    fold,
+    is_blank,
+    normalize_header,
+    read_records,
+    thousands,
+)
+from directives.domain import AgencyKind, DeadlineSpec, DirectiveKind, LeaderRole, Priority
+
+E = TypeVar("E")
+
+__all__ = [
+    "AgencyRow",
+    "LeaderRow",
+    "OfficerRow",
+    "TaskRow",
+    "normalize_header",
+    "parse_date",
+    "parse_deadline",
+    "read_agency_rows",
+    "read_leader_rows",
+    "read_officer_rows",
+    "read_task_rows",
+]
+
+MIN_YEAR, MAX_YEAR = 1990, 2100
+MAX_WORKING_DAYS = 3650
+_EXCEL_EPOCH = date(1899, 12, 30)  # 1900 date system, counting Excel's phantom 29/02/1900
+_NO_DATE = date.min  # stands in for a bad date; no deadline is ever before it
+_NONE: tuple[str, ...] = ()
+
+_BAD_DATE = "ngày không hợp lệ"
+_DMY = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})", re.ASCII)
+_ISO = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})", re.ASCII)
+_WORKING_DAYS = re.compile(r"(\d+)\s*(ngay lam viec|ngay|nglv|working days?)", re.ASCII)
+_DIRECTIVE_NUMBER = re.compile(r"\d+[A-Za-z0-9]*/[A-ZĐa-zđ0-9\-]+", re.ASCII)
+_CODE = re.compile(r"[A-Z0-9][A-Z0-9_\-]{0,19}", re.ASCII)
+_TASK_CODE = re.compile(r"[A-Z0-9][A-Z0-9\-]{2,19}", re.ASCII)
+_EMAIL = re.compile(
+    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]+",
+    re.ASCII,
+)
+_LIST_SEPARATORS = re.compile(r"[,;]")
+
+
+@dataclass(frozen=True)
+class TaskRow:
+    """One task of a tasks file, with the directive it comes from."""
+
+    row: int
+    directive_number: str
+    directive_date: date
+    directive_kind: DirectiveKind
+    signer: str
+    summary: str
+    content: str
+    lead_agency: str
+    coordinating_agencies: tuple[str, ...]
+    deadline: DeadlineSpec
+    leader: str | None
+    officer: str | None
+    sector: str | None
+    priority: Priority
+    source_ref: str | None
+    task_code: str | None
+
+
+@dataclass(frozen=True)
+class AgencyRow:
+    """One agency of an agencies file."""
+
+    row: int
+    code: str
+    name: str
+    kind: AgencyKind
+    focal_emails: tuple[str, ...]
+    head_name: str | None
+    head_email: str | None
+    active: bool
+
+
+@dataclass(frozen=True)
+class LeaderRow:
+    """One chairman or vice-chairman of a leaders file."""
+
+    row: int
+    code: str
+    name: str
+    title: str
+    role: LeaderRole
+    email: str
+    sectors: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class OfficerRow:
+    """One office staff member of an officers file."""
+
+    row: int
+    code: str
+    name: str
+    email: str
+
+
+def parse_date(value: object) -> date:
+    """Read DD/MM/YYYY, D/M/YYYY, YYYY-MM-DD, a date cell or an Excel serial number."""
+    if isinstance(value, datetime):
+        day = value.date()
+    elif isinstance(value, date):
+        day = value
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        day = _from_serial(value)
+    elif isinstance(value, str):
+        day = _date_from_text(value)
+    else:
+        raise ValueError(_BAD_DATE)
+    if not MIN_YEAR <= day.year <= MAX_YEAR:
+        raise ValueError(f"năm {day.year} nằm ngoài khoảng {MIN_YEAR}–{MAX_YEAR}")
+    return day
+
+
+def _from_serial(serial: float) -> date:
+    if not math.isfinite(serial) or serial < 1:
+        raise ValueError(_BAD_DATE)
+    try:
+        return _EXCEL_EPOCH + timedelta(days=int(serial))  # a fraction is the time of day
+    except OverflowError:
+        raise ValueError(_BAD_DATE) from None
+
+
+def _date_from_text(text: str) -> date:
+    text = text.strip()
+    if not text:
+        raise ValueError("thiếu ngày")
+    if match := _DMY.fullmatch(text):
+        day, month, year = (int(part) for part in match.groups())
+    elif match := _ISO.fullmatch(text):
+        year, month, day = (int(part) for part in match.groups())
+    else:
+        raise ValueError(f"{_BAD_DATE} (ghi theo dạng DD/MM/YYYY hoặc YYYY-MM-DD)")
+    try:
+        return date(year, month, day)
+    except ValueError:
+        raise ValueError(_BAD_DATE) from None
+
+
+def parse_deadline(value: object, issued: date) -> DeadlineSpec:
+    """Read a deadline (a date, "N ngày làm việc" or blank/"thường xuyên") issued on a date."""
+    spec = _deadline_form(value)
+    if spec.on is not None and spec.on < issued:
+        raise ValueError("thời hạn trước ngày ban hành")
+    return spec
+
+
+def _deadline_form(value: object) -> DeadlineSpec:
+    if value is None:
+        return DeadlineSpec()
+    if isinstance(value, str):
+        folded = fold(value)
+        if folded in ("", "thuong xuyen"):
+            return DeadlineSpec()
+        if match := _WORKING_DAYS.fullmatch(folded):
+            days = int(match.group(1))
+            if not 1 <= days <= MAX_WORKING_DAYS:
+                limit = thousands(MAX_WORKING_DAYS)
+                raise ValueError(f"số ngày làm việc phải từ 1 đến {limit}")
+            return DeadlineSpec(working_days=days)
+        if not (_DMY.fullmatch(value.strip()) or _ISO.fullmatch(value.strip())):
+            raise ValueError(
+                "thời hạn không hợp lệ (ghi ngày DD/MM/YYYY, «N ngày làm việc» hoặc «thường xuyên»)"
+            )
+    return DeadlineSpec(on=parse_date(value))
+
+
+def _quote(text: str) -> str:
+    return repr(text if len(text) <= 40 else text[:40] + "…")
+
+
+def _pick(choices: dict[str, E], reason: str) -> Callable[[Cell], E]:
+    """A parser looking a cell up by its lower-cased, diacritic-free text."""
+
+    def parse(cell: Cell) -> E:
+        key = fold(cell_text(cell))
+        if key not in choices:
+            raise ValueError(reason)
+        return choices[key]
+
+    return parse
+
+
+def _labelled(members: dict[str, E], labels: dict[E, str]) -> dict[str, E]:
+    return {**{fold(k): m for k, m in members.items()}, **{fold(t): m for m, t in labels.items()}}
+
+
+# A blank optional cell is looked up as "", so each table's "" entry is that column's default.
+_kind = _pick(
+    _labelled({k.value: k for k in DirectiveKind}, {k: k.label for k in DirectiveKind})
+    | {"tb": DirectiveKind.CONCLUSION_NOTICE, "ct": DirectiveKind.DIRECTIVE}
+    | {"cv": DirectiveKind.OFFICIAL_LETTER, "qd": DirectiveKind.DECISION}
+    | {"ykcd": DirectiveKind.INSTRUCTION},
+    "loại văn bản không hợp lệ (thông báo kết luận, chỉ thị, công văn, quyết định, ý kiến chỉ đạo)",
+)
+_priority = _pick(
+    _labelled({p.value: p for p in Priority}, {p: p.label for p in Priority})
+    | {"": Priority.NORMAL},
+    "độ khẩn không hợp lệ (thường, khẩn, hỏa tốc)",
+)
+_agency_kind = _pick(
+    _labelled({k.value: k for k in AgencyKind}, {k: k.label for k in AgencyKind})
+    | {"so": AgencyKind.DEPARTMENT, "nganh": AgencyKind.DEPARTMENT, "huyen": AgencyKind.DISTRICT}
+    | {"ubnd huyen": AgencyKind.DISTRICT, "": AgencyKind.OTHER},
+    "loại đơn vị không hợp lệ (sở, ban, huyện, văn phòng, khác)",
+)
+_ROLES: dict[str, LeaderRole | None] = {r.value: r for r in LeaderRole}
+_role = _pick(
+    _ROLES | {"chu tich": LeaderRole.CHAIRMAN, "pho chu tich": LeaderRole.VICE_CHAIRMAN, "": None},
+    "vai trò không hợp lệ (chủ tịch, phó chủ tịch)",
+)
+_flag = _pick(
+    dict.fromkeys(("co", "yes", "true", "1", "x", ""), True)
+    | dict.fromkeys(("khong", "no", "false", "0"), False),
+    "giá trị không hợp lệ (có hoặc không)",
+)
+
+
+def _text(cell: Cell) -> str:
+    return cell_text(cell).strip()
+
+
+def _optional_text(cell: Cell) -> str | None:
+    return _text(cell) or None
+
+
+def _split(cell: Cell, separators: str) -> list[str]:
+    return [part.strip() for part in re.split(f"[{separators}]", _text(cell)) if part.strip()]
+
+
+def _directive_number(cell: Cell) -> str:
+    number = _text(cell)
+    if not _DIRECTIVE_NUMBER.fullmatch(number):
+        raise ValueError("số ký hiệu không hợp lệ")
+    return number
+
+
+def _code(cell: Cell) -> str:
+    # Codes are compared across files (agencies, leaders, tasks), so one spelling: upper case.
+    code = _text(cell).upper()
+    if not _CODE.fullmatch(code):
+        reason = "chữ in hoa không dấu, số, '-' hoặc '_', tối đa 20 ký tự"
+        raise ValueError(f"mã {_quote(code)} không hợp lệ ({reason})")
+    return code
+
+
+def _optional_code(cell: Cell) -> str | None:
+    return _code(cell) if _text(cell) else None
+
+
+def _codes(cell: Cell) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(_code(part) for part in _split(cell, ",;")))
+
+
+def _task_code(cell: Cell) -> str | None:
+    code = _text(cell).upper()
+    if code and not _TASK_CODE.fullmatch(code):
+        reason = "3–20 ký tự: chữ in hoa không dấu, số hoặc '-'"
+        raise ValueError(f"mã nhiệm vụ {_quote(code)} không hợp lệ ({reason})")
+    return code or None
+
+
+def _email(cell: Cell) -> str:
+    address = _text(cell)
+    # fullmatch on an ASCII class also refuses spaces, CR/LF (header injection) and "<>".
+    if len(address) > 254 or not _EMAIL.fullmatch(address):
+        raise ValueError(f"email {_quote(address)} không hợp lệ")
+    return address
+
+
+def _optional_email(cell: Cell) -> str | None:
+    return _email(cell) if _text(cell) else None
+
+
+def _emails(cell: Cell) -> tuple[str, ...]:
+    addresses = [_email(part) for part in _split(cell, ",;")]
+    if not addresses:
+        raise ValueError("thiếu email")
+    return tuple(dict.fromkeys(addresses))
+
+
+def _sectors(cell: Cell) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(_split(cell, ";")))
+
+
+def _squash(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _check_unique(r: RowReader, code: str, seen: dict[str, int]) -> None:
+    if not code:
+        return  # a bad or missing code was reported already
+    if code in seen:
+        r.fail("code", f"mã {code} trùng với dòng {seen[code]}")
+    else:
+        seen[code] = r.number
+
+
+TASK_COLUMNS = (
+    Column("directive_number", ("Số ký hiệu", "Số, ký hiệu", "Số văn bản"), "thiếu số ký hiệu"),
+    Column("directive_date", ("Ngày ban hành", "Ngày văn bản"), "thiếu ngày ban hành"),
+    Column("directive_kind", ("Loại văn bản",), "thiếu loại văn bản"),
+    Column("signer", ("Người ký",), "thiếu người ký"),
+    Column("summary", ("Trích yếu",), "thiếu trích yếu"),
+    Column("content", ("Nội dung nhiệm vụ", "Nội dung"), "thiếu nội dung nhiệm vụ"),
+    Column("lead_agency", ("Đơn vị chủ trì", "Cơ quan chủ trì"), "thiếu đơn vị chủ trì"),
+    Column("coordinating_agencies", ("Đơn vị phối hợp", "Cơ quan phối hợp")),
+    Column("deadline", ("Thời hạn", "Hạn xử lý")),
+    Column("leader", ("Lãnh đạo phụ trách", "Lãnh đạo chỉ đạo")),
+    Column("officer", ("Chuyên viên theo dõi", "Chuyên viên")),
+    Column("sector", ("Lĩnh vực",)),
+    Column("priority", ("Độ khẩn", "Mức độ")),
+    Column("source_ref", ("Nguồn", "Trích dẫn")),
+    Column("task_code", ("Mã nhiệm vụ",)),
+)
+AGENCY_COLUMNS = (
+    Column("code", ("Mã đơn vị", "Mã"), "thiếu mã đơn vị"),
+    Column("name", ("Tên đơn vị", "Tên"), "thiếu tên đơn vị"),
+    Column("kind", ("Loại", "Loại đơn vị")),
+    Column("focal_emails", ("Email đầu mối",), "thiếu email đầu mối"),
+    Column("head_name", ("Thủ trưởng",)),
+    Column("head_email", ("Email thủ trưởng",)),
+    Column("active", ("Hoạt động",)),
+)
+LEADER_COLUMNS = (
+    Column("code", ("Mã", "Mã lãnh đạo"), "thiếu mã lãnh đạo"),
+    Column("name", ("Họ tên", "Họ và tên"), "thiếu họ tên"),
+    Column("title", ("Chức danh",), "thiếu chức danh"),
+    Column("role", ("Vai trò",)),
+    Column("email", ("Email",), "thiếu email"),
+    Column("sectors", ("Lĩnh vực phụ trách", "Lĩnh vực")),
+)
+OFFICER_COLUMNS = (
+    Column("code", ("Mã", "Mã chuyên viên"), "thiếu mã chuyên viên"),
+    Column("name", ("Họ tên", "Họ và tên"), "thiếu họ tên"),
+    Column("email", ("Email",), "thiếu email"),
+)
+
+
+def read_task_rows(path: Path) -> list[TaskRow]:
+    """Read a tasks file, one task a row, or raise ImportFileError listing every bad row."""
+    first_of: dict[tuple[str, int], TaskRow] = {}
+
+    def build(r: RowReader) -> TaskRow:
+        number = r.get("directive_number", _directive_number, "")
+        issued = r.get("directive_date", parse_date, _NO_DATE)
+        kind = r.get("directive_kind", _kind, DirectiveKind.CONCLUSION_NOTICE)
+        signer = r.get("signer", _code, "")
+        summary = r.get("summary", _text, "")
+        content = r.get("content", _text, "")
+        lead = r.get("lead_agency", _code, "")
+        coordinating = r.get("coordinating_agencies", _codes, _NONE)
+        if lead in coordinating:
+            r.fail("coordinating_agencies", f"đơn vị {lead} đã là đơn vị chủ trì")
+        deadline = r.get("deadline", _deadline_form, DeadlineSpec())
+        if deadline.on is not None and deadline.on < issued:
+            r.fail("deadline", "thời hạn trước ngày ban hành")
+        row = TaskRow(
+            row=r.number,
+            directive_number=number,
+            directive_date=issued,
+            directive_kind=kind,
+            signer=signer,
+            summary=summary,
+            content=content,
+            lead_agency=lead,
+            coordinating_agencies=coordinating,
+            deadline=deadline,
+            leader=r.get("leader", _optional_code, None),
+            officer=r.get("officer", _optional_code, None),
+            sector=r.get("sector", _optional_text, None),
+            priority=r.get("priority", _priority, Priority.NORMAL),
+            source_ref=r.get("source_ref", _optional_text, None),
+            task_code=r.get("task_code", _task_code, None),
+        )
+        if not r.failed:
+            _check_same_directive(r, row, first_of)
+        return row
+
+    return read_records(path, TASK_COLUMNS, build)
+
+
+def _check_same_directive(
+    r: RowReader, row: TaskRow, first_of: dict[tuple[str, int], TaskRow]
+) -> None:
+    # Numbers restart every year, so number + year names one directive.
+    first = first_of.setdefault((row.directive_number, row.directive_date.year), row)
+    differs = {
+        "directive_date": row.directive_date != first.directive_date,
+        "directive_kind": row.directive_kind != first.directive_kind,
+        "signer": row.signer != first.signer,
+        "summary": _squash(row.summary) != _squash(first.summary),
+    }
+    for key in (key for key, differ in differs.items() if differ):
+        r.fail(key, f"khác với dòng {first.row} cùng số ký hiệu")
+
+
+def read_agency_rows(path: Path) -> list[AgencyRow]:
+    """Read an agencies file, one agency a row, or raise ImportFileError listing every bad row."""
+    seen: dict[str, int] = {}
+
+    def build(r: RowReader) -> AgencyRow:
+        code = r.get("code", _code, "")
+        _check_unique(r, code, seen)
+        return AgencyRow(
+            row=r.number,
+            code=code,
+            name=r.get("name", _text, ""),
+            kind=r.get("kind", _agency_kind, AgencyKind.OTHER),
+            focal_emails=r.get("focal_emails", _emails, _NONE),
+            head_name=r.get("head_name", _optional_text, None),
+            head_email=r.get("head_email", _optional_email, None),
+            active=r.get("active", _flag, True),
+        )
+
+    return read_records(path, AGENCY_COLUMNS, build)
+
+
+def read_leader_rows(path: Path) -> list[LeaderRow]:
+    """Read a leaders file, one leader a row, or raise ImportFileError listing every bad row."""
+    seen: dict[str, int] = {}
+    chairman_rows: list[int] = []
+
+    def build(r: RowReader) -> LeaderRow:
+        code = r.get("code", _code, "")
+        _check_unique(r, code, seen)
+        name = r.get("name", _text, "")
+        title = r.get("title", _text, "")
+        role = r.get("role", _role, None)
+        if role is None:
+            chairman = fold(title).startswith("chu tich")
+            role = LeaderRole.CHAIRMAN if chairman else LeaderRole.VICE_CHAIRMAN
+        if role is LeaderRole.CHAIRMAN:
+            if chairman_rows:
+                column = "title" if is_blank(r.cell("role")) else "role"
+                r.fail(column, f"chỉ được có một chủ tịch (đã có ở dòng {chairman_rows[0]})")
+            else:
+                chairman_rows.append(r.number)
+        email = r.get("email", _email, "")
+        sectors = r.get("sectors", _sectors, _NONE)
+        return LeaderRow(r.number, code, name, title, role, email, sectors)
+
+    return read_records(path, LEADER_COLUMNS, build)
+
+
+def read_officer_rows(path: Path) -> list[OfficerRow]:
+    """Read an officers file, one officer a row, or raise ImportFileError listing every bad row."""
+    seen: dict[str, int] = {}
+
+    def build(r: RowReader) -> OfficerRow:
+        code = r.get("code", _code, "")
+        _check_unique(r, code, seen)
+        return OfficerRow(r.number, code, r.get("name", _text, ""), r.get("email", _email, ""))
+
+    return read_records(path, OFFICER_COLUMNS, build)

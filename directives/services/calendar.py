@@ -1,0 +1,96 @@
+"""The working calendar as stored: Vietnam's public holidays plus the office's own days."""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import lru_cache
+
+import holidays as holidays_pkg
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from directives.calendar import DEFAULT_FIRST, DEFAULT_LAST, WorkingCalendar
+from directives.db.tables import CalendarOverride, Task
+from directives.errors import InvalidInput
+
+
+@lru_cache(maxsize=1)
+def _vietnam() -> tuple[frozenset[date], frozenset[date]]:
+    vn = holidays_pkg.country_holidays("VN", years=range(DEFAULT_FIRST.year, DEFAULT_LAST.year + 1))
+    return frozenset(vn.keys()), frozenset(vn.weekend_workdays)
+
+
+@lru_cache(maxsize=8)
+def _build(overrides: tuple[tuple[date, bool], ...]) -> WorkingCalendar:
+    off, worked = _vietnam()
+    return WorkingCalendar.build(holidays=off, weekend_workdays=worked, overrides=dict(overrides))
+
+
+def public_holidays(year: int) -> dict[date, str]:
+    """The public holidays and substitute days off of ``year`` as the ``holidays`` package knows them."""
+    return dict(holidays_pkg.country_holidays("VN", years=year).items())
+
+
+def overrides(session: Session) -> dict[date, CalendarOverride]:
+    """The office's own days off and working days, by date."""
+    rows = session.scalars(select(CalendarOverride).order_by(CalendarOverride.day))
+    return {row.day: row for row in rows}
+
+
+def load_calendar(session: Session) -> WorkingCalendar:
+    """The working calendar in force (cached per set of overrides)."""
+    key = tuple((day, row.working) for day, row in overrides(session).items())
+    return _build(key)
+
+
+def set_day(session: Session, day: date, *, working: bool, note: str = "") -> int:
+    """Declare ``day`` worked or off, then recompute every stored deadline; returns tasks changed."""
+    if not DEFAULT_FIRST <= day <= DEFAULT_LAST:
+        raise InvalidInput(f"ngày {day.isoformat()} nằm ngoài lịch làm việc")
+    row = session.get(CalendarOverride, day)
+    if row is None:
+        session.add(CalendarOverride(day=day, working=working, note=note))
+    else:
+        row.working, row.note = working, note
+    session.flush()
+    return recompute_deadlines(session, load_calendar(session))
+
+
+def remove_day(session: Session, day: date) -> int:
+    """Drop the office's override of ``day``, then recompute deadlines; returns tasks changed."""
+    row = session.get(CalendarOverride, day)
+    if row is None:
+        raise InvalidInput(f"ngày {day.isoformat()} không có trong danh sách ngày do văn phòng khai báo")
+    session.delete(row)
+    session.flush()
+    return recompute_deadlines(session, load_calendar(session))
+
+
+def compute_deadline(
+    calendar: WorkingCalendar, issued_on: date, stated: date | None, working_days: int | None
+) -> date | None:
+    """The deadline a statement means: N working days after issue, or a date rolled to a working day."""
+    if working_days is not None:
+        return calendar.add(issued_on, working_days)
+    if stated is not None:
+        return calendar.roll_forward(stated)
+    return None
+
+
+def recompute_deadlines(session: Session, calendar: WorkingCalendar) -> int:
+    """Recompute each task's original and effective deadline after a calendar change."""
+    changed = 0
+    rows = session.execute(
+        select(Task).where((Task.stated_deadline.is_not(None)) | (Task.deadline_working_days.is_not(None)))
+    ).scalars()
+    for task in rows:
+        new_original = compute_deadline(
+            calendar, task.assigned_on, task.stated_deadline, task.deadline_working_days
+        )
+        new_effective = new_original if not task.has_extensions else task.deadline
+        if task.has_extensions and task.deadline is not None:
+            new_effective = calendar.roll_forward(task.deadline)
+        if (new_original, new_effective) != (task.original_deadline, task.deadline):
+            task.original_deadline, task.deadline = new_original, new_effective
+            changed += 1
+    return changed
