@@ -56,6 +56,38 @@ def cell_text(cell: Cell) -> str:
     return str(cell)
 
 
+def text_of(cell: Cell) -> str:
+    """The cell as trimmed text."""
+    return cell_text(cell).strip()
+
+
+def optional_text_of(cell: Cell) -> str | None:
+    """The cell as trimmed text, or None when blank."""
+    return text_of(cell) or None
+
+
+def split_list(cell: Cell, separators: str) -> list[str]:
+    """The non-blank, trimmed parts of a cell holding a list (e.g. "A; B, C")."""
+    return [part.strip() for part in re.split(f"[{separators}]", text_of(cell)) if part.strip()]
+
+
+def pick(choices: dict[str, T], reason: str) -> Callable[[Cell], T]:
+    """A parser looking a cell up by its lower-cased, diacritic-free text; "" is a blank cell."""
+
+    def parse(cell: Cell) -> T:
+        key = fold(cell_text(cell))
+        if key not in choices:
+            raise ValueError(reason)
+        return choices[key]
+
+    return parse
+
+
+def quoted(text: str) -> str:
+    """Text quoted for an error message, cut short and with control characters escaped."""
+    return repr(text if len(text) <= 40 else text[:40] + "…")
+
+
 def shown(cell: Cell) -> Cell:
     """The cell, cut short when it is too long to echo back in an error."""
     if isinstance(cell, str) and len(cell) > _SHOWN_CHARS:
@@ -122,7 +154,7 @@ def read_table(path: Path) -> Table:
     try:
         size = path.stat().st_size
     except OSError as exc:
-        raise InvalidInput(f"{path.name}: không mở được tệp ({exc.strerror})") from None
+        raise _unreadable(path, exc) from None
     if size > MAX_FILE_BYTES:
         raise InvalidInput(f"{path.name}: tệp quá lớn ({size / 2**20:.1f} MB, tối đa 60 MB)")
     grid: Sequence[Sequence[Cell]] = _read_csv(path) if suffix == ".csv" else _read_xlsx(path)
@@ -137,7 +169,7 @@ def _read_csv(path: Path) -> list[list[str]]:
     try:
         text = _decode(path.read_bytes(), path.name)
     except OSError as exc:
-        raise InvalidInput(f"{path.name}: không mở được tệp ({exc.strerror})") from None
+        raise _unreadable(path, exc) from None
     # The default limit (128 KiB) would abort the whole file on one oversized cell; the file is
     # already capped at 60 MB, and an oversized cell is reported as a row error instead.
     if csv.field_size_limit() < MAX_FILE_BYTES:
@@ -150,18 +182,22 @@ def _read_csv(path: Path) -> list[list[str]]:
 
 
 def _decode(data: bytes, name: str) -> str:
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        # Excel's "Unicode text" export; cp1258 would read it as garbage without failing.
-        return data.decode("utf-16")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    try:
-        # Old Vietnamese Windows files; cp1258 writes tone marks as combining characters.
-        return unicodedata.normalize("NFC", data.decode("cp1258"))
-    except UnicodeDecodeError:
-        raise InvalidInput(f"{name}: tệp không phải UTF-8") from None
+    # Excel's "Unicode text" export starts with a UTF-16 BOM; cp1258 would read it as garbage.
+    # cp1258 is how old Vietnamese Windows files come; its combining tone marks are recomposed
+    # by cell_text, which NFC-normalises every cell.
+    utf16 = data.startswith((b"\xff\xfe", b"\xfe\xff"))
+    for encoding in ("utf-16",) if utf16 else ("utf-8-sig", "cp1258"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise InvalidInput(f"{name}: tệp không phải UTF-8")
+
+
+def _unreadable(path: Path, exc: OSError) -> InvalidInput:
+    if isinstance(exc, FileNotFoundError):
+        return InvalidInput(f"{path.name}: không tìm thấy tệp")
+    return InvalidInput(f"{path.name}: không mở được tệp ({type(exc).__name__})")
 
 
 _QUOTED = re.compile(r'"[^"]*"')
@@ -184,7 +220,7 @@ def _read_xlsx(path: Path) -> Sequence[Sequence[Cell]]:
     except CalamineError as exc:
         raise InvalidInput(f"{path.name}: không đọc được tệp Excel ({exc})") from None
     except OSError as exc:
-        raise InvalidInput(f"{path.name}: không mở được tệp ({exc.strerror})") from None
+        raise _unreadable(path, exc) from None
 
 
 def resolve_columns(table: Table, columns: Sequence[Column]) -> Layout:

@@ -36,12 +36,18 @@ class Priority(enum.StrEnum):
 
     NORMAL = "normal"  # thường
     URGENT = "urgent"  # khẩn
+    VERY_URGENT = "very_urgent"  # thượng khẩn
     FLASH = "flash"  # hỏa tốc
 
     @property
     def label(self) -> str:
         """The Vietnamese name shown to users."""
-        return {"normal": "Thường", "urgent": "Khẩn", "flash": "Hỏa tốc"}[self.value]
+        return {
+            "normal": "Thường",
+            "urgent": "Khẩn",
+            "very_urgent": "Thượng khẩn",
+            "flash": "Hỏa tốc",
+        }[self.value]
 
 
 class AgencyKind(enum.StrEnum):

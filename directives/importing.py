@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -14,30 +13,20 @@ from directives._tabular import (
     Cell,
     Column,
     RowReader,
-    cell_text,
     fold,
     is_blank,
-    normalize_header,
+    optional_text_of,
+    pick,
+    quoted,
     read_records,
+    split_list,
+    text_of,
     thousands,
 )
+from directives._tabular import normalize_header as normalize_header
 from directives.domain import AgencyKind, DeadlineSpec, DirectiveKind, LeaderRole, Priority
 
 E = TypeVar("E")
-
-__all__ = [
-    "AgencyRow",
-    "LeaderRow",
-    "OfficerRow",
-    "TaskRow",
-    "normalize_header",
-    "parse_date",
-    "parse_deadline",
-    "read_agency_rows",
-    "read_leader_rows",
-    "read_officer_rows",
-    "read_task_rows",
-]
 
 MIN_YEAR, MAX_YEAR = 1990, 2100
 MAX_WORKING_DAYS = 3650
@@ -49,14 +38,15 @@ _BAD_DATE = "ngày không hợp lệ"
 _DMY = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})", re.ASCII)
 _ISO = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})", re.ASCII)
 _WORKING_DAYS = re.compile(r"(\d+)\s*(ngay lam viec|ngay|nglv|working days?)", re.ASCII)
-_DIRECTIVE_NUMBER = re.compile(r"\d+[A-Za-z0-9]*/[A-ZĐa-zđ0-9\-]+", re.ASCII)
+# 245/TB-UBND, 1789/QĐ-UBND, and the decree style with the year inside: 12/2024/QĐ-UBND.
+_DIRECTIVE_NUMBER = re.compile(r"\d+[A-Za-z0-9]*(?:/[A-ZĐa-zđ0-9\-]+){1,2}", re.ASCII)
 _CODE = re.compile(r"[A-Z0-9][A-Z0-9_\-]{0,19}", re.ASCII)
 _TASK_CODE = re.compile(r"[A-Z0-9][A-Z0-9\-]{2,19}", re.ASCII)
 _EMAIL = re.compile(
-    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]+",
+    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+"  # local part: no spaces, quotes, "<>" or CR/LF
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z][A-Za-z0-9-]*",
     re.ASCII,
 )
-_LIST_SEPARATORS = re.compile(r"[,;]")
 
 
 @dataclass(frozen=True)
@@ -188,71 +178,43 @@ def _deadline_form(value: object) -> DeadlineSpec:
     return DeadlineSpec(on=parse_date(value))
 
 
-def _quote(text: str) -> str:
-    return repr(text if len(text) <= 40 else text[:40] + "…")
-
-
-def _pick(choices: dict[str, E], reason: str) -> Callable[[Cell], E]:
-    """A parser looking a cell up by its lower-cased, diacritic-free text."""
-
-    def parse(cell: Cell) -> E:
-        key = fold(cell_text(cell))
-        if key not in choices:
-            raise ValueError(reason)
-        return choices[key]
-
-    return parse
-
-
 def _labelled(members: dict[str, E], labels: dict[E, str]) -> dict[str, E]:
     return {**{fold(k): m for k, m in members.items()}, **{fold(t): m for m, t in labels.items()}}
 
 
 # A blank optional cell is looked up as "", so each table's "" entry is that column's default.
-_kind = _pick(
+_kind = pick(
     _labelled({k.value: k for k in DirectiveKind}, {k: k.label for k in DirectiveKind})
     | {"tb": DirectiveKind.CONCLUSION_NOTICE, "ct": DirectiveKind.DIRECTIVE}
     | {"cv": DirectiveKind.OFFICIAL_LETTER, "qd": DirectiveKind.DECISION}
     | {"ykcd": DirectiveKind.INSTRUCTION},
     "loại văn bản không hợp lệ (thông báo kết luận, chỉ thị, công văn, quyết định, ý kiến chỉ đạo)",
 )
-_priority = _pick(
+_priority = pick(
     _labelled({p.value: p for p in Priority}, {p: p.label for p in Priority})
     | {"": Priority.NORMAL},
-    "độ khẩn không hợp lệ (thường, khẩn, hỏa tốc)",
+    "độ khẩn không hợp lệ (thường, khẩn, thượng khẩn, hỏa tốc)",
 )
-_agency_kind = _pick(
+_agency_kind = pick(
     _labelled({k.value: k for k in AgencyKind}, {k: k.label for k in AgencyKind})
     | {"so": AgencyKind.DEPARTMENT, "nganh": AgencyKind.DEPARTMENT, "huyen": AgencyKind.DISTRICT}
     | {"ubnd huyen": AgencyKind.DISTRICT, "": AgencyKind.OTHER},
     "loại đơn vị không hợp lệ (sở, ban, huyện, văn phòng, khác)",
 )
 _ROLES: dict[str, LeaderRole | None] = {r.value: r for r in LeaderRole}
-_role = _pick(
+_role = pick(
     _ROLES | {"chu tich": LeaderRole.CHAIRMAN, "pho chu tich": LeaderRole.VICE_CHAIRMAN, "": None},
     "vai trò không hợp lệ (chủ tịch, phó chủ tịch)",
 )
-_flag = _pick(
+_flag = pick(
     dict.fromkeys(("co", "yes", "true", "1", "x", ""), True)
     | dict.fromkeys(("khong", "no", "false", "0"), False),
     "giá trị không hợp lệ (có hoặc không)",
 )
 
 
-def _text(cell: Cell) -> str:
-    return cell_text(cell).strip()
-
-
-def _optional_text(cell: Cell) -> str | None:
-    return _text(cell) or None
-
-
-def _split(cell: Cell, separators: str) -> list[str]:
-    return [part.strip() for part in re.split(f"[{separators}]", _text(cell)) if part.strip()]
-
-
 def _directive_number(cell: Cell) -> str:
-    number = _text(cell)
+    number = text_of(cell)
     if not _DIRECTIVE_NUMBER.fullmatch(number):
         raise ValueError("số ký hiệu không hợp lệ")
     return number
@@ -260,50 +222,54 @@ def _directive_number(cell: Cell) -> str:
 
 def _code(cell: Cell) -> str:
     # Codes are compared across files (agencies, leaders, tasks), so one spelling: upper case.
-    code = _text(cell).upper()
+    code = text_of(cell).upper()
     if not _CODE.fullmatch(code):
         reason = "chữ in hoa không dấu, số, '-' hoặc '_', tối đa 20 ký tự"
-        raise ValueError(f"mã {_quote(code)} không hợp lệ ({reason})")
+        raise ValueError(f"mã {quoted(code)} không hợp lệ ({reason})")
     return code
 
 
 def _optional_code(cell: Cell) -> str | None:
-    return _code(cell) if _text(cell) else None
+    return _code(cell) if text_of(cell) else None
 
 
 def _codes(cell: Cell) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(_code(part) for part in _split(cell, ",;")))
+    return tuple(dict.fromkeys(_code(part) for part in split_list(cell, ",;")))
 
 
 def _task_code(cell: Cell) -> str | None:
-    code = _text(cell).upper()
+    code = text_of(cell).upper()
     if code and not _TASK_CODE.fullmatch(code):
         reason = "3–20 ký tự: chữ in hoa không dấu, số hoặc '-'"
-        raise ValueError(f"mã nhiệm vụ {_quote(code)} không hợp lệ ({reason})")
+        raise ValueError(f"mã nhiệm vụ {quoted(code)} không hợp lệ ({reason})")
     return code or None
 
 
 def _email(cell: Cell) -> str:
-    address = _text(cell)
+    address = text_of(cell)
     # fullmatch on an ASCII class also refuses spaces, CR/LF (header injection) and "<>".
     if len(address) > 254 or not _EMAIL.fullmatch(address):
-        raise ValueError(f"email {_quote(address)} không hợp lệ")
+        raise ValueError(f"email {quoted(address)} không hợp lệ")
     return address
 
 
 def _optional_email(cell: Cell) -> str | None:
-    return _email(cell) if _text(cell) else None
+    return _email(cell) if text_of(cell) else None
 
 
 def _emails(cell: Cell) -> tuple[str, ...]:
-    addresses = [_email(part) for part in _split(cell, ",;")]
+    addresses = [_email(part) for part in split_list(cell, ",;")]
     if not addresses:
         raise ValueError("thiếu email")
-    return tuple(dict.fromkeys(addresses))
+    # Mailboxes are case-insensitive in practice; one spelling each, so nobody gets two copies.
+    unique: dict[str, str] = {}
+    for address in addresses:
+        unique.setdefault(address.lower(), address)
+    return tuple(unique.values())
 
 
 def _sectors(cell: Cell) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(_split(cell, ";")))
+    return tuple(dict.fromkeys(split_list(cell, ";")))
 
 
 def _squash(text: str) -> str:
@@ -369,8 +335,8 @@ def read_task_rows(path: Path) -> list[TaskRow]:
         issued = r.get("directive_date", parse_date, _NO_DATE)
         kind = r.get("directive_kind", _kind, DirectiveKind.CONCLUSION_NOTICE)
         signer = r.get("signer", _code, "")
-        summary = r.get("summary", _text, "")
-        content = r.get("content", _text, "")
+        summary = r.get("summary", text_of, "")
+        content = r.get("content", text_of, "")
         lead = r.get("lead_agency", _code, "")
         coordinating = r.get("coordinating_agencies", _codes, _NONE)
         if lead in coordinating:
@@ -391,9 +357,9 @@ def read_task_rows(path: Path) -> list[TaskRow]:
             deadline=deadline,
             leader=r.get("leader", _optional_code, None),
             officer=r.get("officer", _optional_code, None),
-            sector=r.get("sector", _optional_text, None),
+            sector=r.get("sector", optional_text_of, None),
             priority=r.get("priority", _priority, Priority.NORMAL),
-            source_ref=r.get("source_ref", _optional_text, None),
+            source_ref=r.get("source_ref", optional_text_of, None),
             task_code=r.get("task_code", _task_code, None),
         )
         if not r.failed:
@@ -428,10 +394,10 @@ def read_agency_rows(path: Path) -> list[AgencyRow]:
         return AgencyRow(
             row=r.number,
             code=code,
-            name=r.get("name", _text, ""),
+            name=r.get("name", text_of, ""),
             kind=r.get("kind", _agency_kind, AgencyKind.OTHER),
             focal_emails=r.get("focal_emails", _emails, _NONE),
-            head_name=r.get("head_name", _optional_text, None),
+            head_name=r.get("head_name", optional_text_of, None),
             head_email=r.get("head_email", _optional_email, None),
             active=r.get("active", _flag, True),
         )
@@ -447,9 +413,11 @@ def read_leader_rows(path: Path) -> list[LeaderRow]:
     def build(r: RowReader) -> LeaderRow:
         code = r.get("code", _code, "")
         _check_unique(r, code, seen)
-        name = r.get("name", _text, "")
-        title = r.get("title", _text, "")
-        role = r.get("role", _role, None)
+        name = r.get("name", text_of, "")
+        title = r.get("title", text_of, "")
+        # An unreadable role is reported already; VICE_CHAIRMAN keeps it out of the chairman check.
+        unreadable: LeaderRole | None = LeaderRole.VICE_CHAIRMAN
+        role = r.get("role", _role, unreadable)
         if role is None:
             chairman = fold(title).startswith("chu tich")
             role = LeaderRole.CHAIRMAN if chairman else LeaderRole.VICE_CHAIRMAN
@@ -473,6 +441,6 @@ def read_officer_rows(path: Path) -> list[OfficerRow]:
     def build(r: RowReader) -> OfficerRow:
         code = r.get("code", _code, "")
         _check_unique(r, code, seen)
-        return OfficerRow(r.number, code, r.get("name", _text, ""), r.get("email", _email, ""))
+        return OfficerRow(r.number, code, r.get("name", text_of, ""), r.get("email", _email, ""))
 
     return read_records(path, OFFICER_COLUMNS, build)

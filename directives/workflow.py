@@ -99,8 +99,8 @@ class Actor:
 
     def describe(self) -> str:
         """A short label for the event log."""
-        who = self.agency or self.leader or ""
-        return f"{self.role.value}:{who}:{self.name}".rstrip(":")
+        parts = [self.role.value, self.agency or self.leader or "", self.name]
+        return ":".join(p for p in parts if p)
 
 
 # Action → (states it may start from, state it leads to; None = the state does not change).

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import csv
 import re
+import sys
 import time
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
@@ -14,6 +16,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from directives import _tabular, importing
 from directives.domain import AgencyKind, DeadlineSpec, DirectiveKind, LeaderRole, Priority
 from directives.errors import ImportFileError, InvalidInput
 from directives.importing import (
@@ -282,6 +285,24 @@ def test_file_neither_utf8_nor_cp1258_is_refused(tmp_path: Path) -> None:
 
     with pytest.raises(InvalidInput, match="tệp không phải UTF-8"):
         read_task_rows(path)
+
+
+def test_utf16_csv_from_excel_unicode_text_is_read(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "tasks.csv", HEADER, [task()], delimiter="\t", encoding="utf-16")
+
+    assert read_task_rows(path)[0].summary == SUMMARY
+
+
+def test_multiline_cells_keep_one_row_number_per_record(tmp_path: Path) -> None:
+    rows = [task(content="Dòng một\r\nDòng hai"), task(directive_date="1/13/2024")]
+    path = write_csv(tmp_path / "tasks.csv", HEADER, rows)
+
+    assert problems(refusal(read_task_rows, path)) == [(3, "Ngày ban hành", "ngày không hợp lệ")]
+
+
+def test_missing_file_is_refused_by_name(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInput, match="không tìm thấy tệp"):
+        read_task_rows(tmp_path / "absent.csv")
 
 
 @pytest.mark.parametrize("name", ["tasks.xls", "tasks.txt", "tasks"])
@@ -588,7 +609,7 @@ AGENCY_HEADER = ["Mã đơn vị", "Tên đơn vị", "Loại", "Email đầu m�
 
 def test_agency_rows_are_read(tmp_path: Path) -> None:
     rows = [
-        ["sxd", "Sở Xây dựng", "Sở", "vt@sxd.gov.vn; VT@sxd.gov.vn;vt@sxd.gov.vn", "Ông A", "có"],
+        ["sxd", "Sở Xây dựng", "Sở", "vt@sxd.gov.vn; VT@SXD.gov.vn;vt@sxd.gov.vn", "Ông A", "có"],
         ["UBND-HUYEN1", "UBND huyện Một", "huyện", "vp@h1.gov.vn", "", "không"],
         ["BQL", "Ban quản lý", "", "bql@x.vn", "", ""],
     ]
@@ -598,7 +619,7 @@ def test_agency_rows_are_read(tmp_path: Path) -> None:
 
     assert (sxd.code, sxd.kind, sxd.head_name) == ("SXD", AgencyKind.DEPARTMENT, "Ông A")
     assert sxd.active
-    assert sxd.focal_emails == ("vt@sxd.gov.vn", "VT@sxd.gov.vn")
+    assert sxd.focal_emails == ("vt@sxd.gov.vn",)
     assert (district.kind, district.head_name, district.active) == (
         AgencyKind.DISTRICT,
         None,
@@ -683,3 +704,19 @@ def test_officers_are_read_and_need_an_email(tmp_path: Path) -> None:
 
     assert [(o.row, o.code, o.email) for o in read_officer_rows(ok)] == [(2, "CV01", "d@x.vn")]
     assert problems(refusal(read_officer_rows, bad)) == [(2, "Email", "thiếu email")]
+
+
+def test_import_modules_use_only_the_standard_library_calamine_and_the_domain() -> None:
+    allowed = {"python_calamine", "directives.errors", "directives.domain", "directives._tabular"}
+    for module in (importing, _tabular):
+        tree = ast.parse(Path(str(module.__file__)).read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            else:
+                continue
+            for name in names:
+                stdlib = name.split(".")[0] in sys.stdlib_module_names
+                assert stdlib or name in allowed, f"{module.__name__} imports {name}"

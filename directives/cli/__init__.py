@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from directives.cli import admin, stats, tasks
+from directives.cli import admin, sample, stats, tasks
 from directives.cli._common import run_guarded
 
 app = typer.Typer(
@@ -20,6 +20,8 @@ app.add_typer(admin.leaders_app, name="leaders")
 app.add_typer(admin.officers_app, name="officers")
 app.add_typer(tasks.tasks_app, name="tasks")
 app.add_typer(tasks.extend_app, name="extend")
+app.add_typer(sample.sample_app, name="sample")
+app.add_typer(sample.history_app, name="history")
 app.command("import")(tasks.import_file)
 app.command("ack")(tasks.ack)
 app.command("report")(tasks.report)

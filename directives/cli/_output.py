@@ -32,8 +32,9 @@ def emit(
     columns: Sequence[tuple[str, str]],
     title: str | None = None,
     meta: Mapping[str, Any] | None = None,
+    wide: str | None = None,
 ) -> None:
-    """Print ``rows``; ``columns`` are (key, Vietnamese header) for the table and CSV."""
+    """Print ``rows``; ``columns`` are (key, Vietnamese header); ``wide`` takes the spare width."""
     if fmt is Format.JSON:
         payload: Any = [_plain(r) for r in rows]
         if meta is not None:
@@ -48,9 +49,12 @@ def emit(
             writer.writerow(["" if r.get(k) is None else _plain(r.get(k)) for k, _ in columns])
         return
     console = Console(width=None if sys.stdout.isatty() else 80, soft_wrap=False)
-    table = Table(title=title, show_lines=False, expand=False)
-    for _, header in columns:
-        table.add_column(header, overflow="fold")
+    table = Table(title=title, show_lines=False, expand=wide is not None, pad_edge=False)
+    for key, header in columns:
+        if key == wide:
+            table.add_column(header, ratio=1, no_wrap=True, overflow="ellipsis", min_width=12)
+        else:
+            table.add_column(header, no_wrap=True)
     for r in rows:
         table.add_row(*[_cell(r.get(k)) for k, _ in columns])
     console.print(table)

@@ -98,6 +98,7 @@ def tasks_list(
          columns=[("code", "Mã"), ("content", "Nội dung"), ("lead_agency", "Chủ trì"),
                   ("deadline", "Thời hạn"), ("status", "Tình trạng"), ("when", "")],
          title=f"Tính đến {d:%d/%m/%Y}: {result.total} nhiệm vụ (trang {page}/{pages})",
+         wide="content",
          meta={"as_of": d, "total": result.total, "page": page, "page_size": page_size})
 
 
@@ -133,7 +134,7 @@ def tasks_show(code: CodeArg, as_of: AsOfOpt = None, fmt: FormatOpt = Format.TAB
                     shown = ", ".join(shown)
                 typer.echo(f"{label + ':':<18} {shown}")
         emit(events, fmt, columns=[("on", "Ngày"), ("kind", "Sự việc"), ("actor", "Người thực hiện"),
-                                   ("note", "Ghi chú")], title="Diễn biến")
+                                   ("note", "Ghi chú")], title="Diễn biến", wide="note")
         return
     emit(events, fmt, columns=[("on", "on"), ("kind", "kind"), ("actor", "actor"), ("note", "note")],
          meta={"task": info} if fmt is Format.JSON else None)

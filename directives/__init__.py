@@ -1,0 +1,1 @@
+"""Tracks a provincial leadership's directives until they are done."""

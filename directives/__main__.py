@@ -1,0 +1,5 @@
+"""``python -m directives`` is the ``directives`` command."""
+
+from directives.cli import main
+
+main()
