@@ -84,7 +84,7 @@ class WorkingCalendar:
         return self._flags[self._index(day)] == 1
 
     def ordinal(self, day: date) -> int:
-        """Working days on or before ``day`` within the span: ``wd(a, b) = ordinal(b) - ordinal(a)``."""
+        """Working days up to ``day`` in the span: ``wd(a, b) = ordinal(b) - ordinal(a)``."""
         return self._count[self._index(day) + 1]
 
     def wd(self, a: date, b: date) -> int:
@@ -113,7 +113,9 @@ class WorkingCalendar:
             else:
                 lo = mid + 1
         if lo >= len(self._flags):
-            raise CalendarRangeError(f"{n} working days after {day.isoformat()} is past {self.last}")
+            raise CalendarRangeError(
+                f"{n} working days after {day.isoformat()} is past {self.last}"
+            )
         return self.first + timedelta(days=lo)
 
     def working_days(self, start: date, end: date) -> list[date]:

@@ -4,10 +4,10 @@ Definitions (as of the end of the period, from the dated facts):
 - completed: confirmed by ``end`` with a completion date (the confirmed report's date) in the
   period; early / on the day / late against the effective deadline; tasks with no deadline count
   as completed only.
-- working days used / allowed: ``wd(assigned, completed)`` and ``wd(assigned, deadline)`` summed over
-  the completed tasks that had a deadline; time saved = 1 − used / allowed, in percent.
-- fell due: tasks not cancelled or paused at ``end`` whose effective deadline lies in the period; the
-  on-time rate is the share of them completed on or before their deadline.
+- working days used / allowed: ``wd(assigned, completed)`` and ``wd(assigned, deadline)``
+  summed over the completed tasks that had a deadline; time saved = 1 − used / allowed, in %.
+- fell due: tasks not cancelled or paused at ``end`` whose effective deadline lies in the
+  period; the on-time rate is the share of them completed on or before their deadline.
 - open within term (due soon included), overdue (with aging buckets), standing, paused: the grid
   as of ``end``; cancelled: the tasks cancelled during the period.
 """
@@ -46,7 +46,7 @@ class Figures:
 
     @property
     def on_time_rate(self) -> float | None:
-        """Percent of the tasks that fell due which were completed on time; None if none fell due."""
+        """Percent of the tasks that fell due completed on time; None when none fell due."""
         return round(100 * self.on_time / self.fell_due, 1) if self.fell_due else None
 
     @property
@@ -115,10 +115,10 @@ def _count(fig: Figures, facts: TaskFacts, start: date, end: date, cal: WorkingC
     elif grid is Grid.CANCELLED:
         assert facts.cancelled_on is not None
         fig.cancelled += start <= facts.cancelled_on <= end
-    if grid not in (Grid.PAUSED, Grid.CANCELLED) and st.deadline is not None:
-        if start <= st.deadline <= end:
-            fig.fell_due += 1
-            fig.on_time += grid in (Grid.DONE_EARLY, Grid.DONE_ON_THE_DAY)
+    counted = grid not in (Grid.PAUSED, Grid.CANCELLED) and st.deadline is not None
+    if counted and st.deadline is not None and start <= st.deadline <= end:
+        fig.fell_due += 1
+        fig.on_time += grid in (Grid.DONE_EARLY, Grid.DONE_ON_THE_DAY)
 
 
 def period_report(

@@ -24,7 +24,9 @@ class Runtime:
     clock: Clock = field(default_factory=SystemClock)
 
     @classmethod
-    def from_settings(cls, settings: Settings | None = None, *, clock: Clock | None = None) -> Runtime:
+    def from_settings(
+        cls, settings: Settings | None = None, *, clock: Clock | None = None
+    ) -> Runtime:
         """Build the runtime; connects lazily (nothing happens until first use)."""
         settings = settings or Settings()
         engine = make_engine(settings.resolved_database_url)

@@ -82,7 +82,9 @@ _ACTION_LABELS = {
 class Role(enum.StrEnum):
     """Who is acting."""
 
-    SECRETARIAT = "secretariat"  # the office (Văn phòng UBND), may act on an agency's or leader's behalf
+    SECRETARIAT = (
+        "secretariat"  # the office (Văn phòng UBND), may act on an agency's or leader's behalf
+    )
     AGENCY = "agency"  # a user of one agency
     LEADER = "leader"  # the chairman or a vice-chairman
     SYSTEM = "system"  # an import or a scheduled job
@@ -162,9 +164,25 @@ def check_permission(
             return
         if action is Action.REPORT and actor.agency in coordinating_agencies:
             return
-    if actor.role is Role.LEADER and action in _LEADER_ACTIONS:
-        if actor.leader is not None and actor.leader in (leader, chairman):
-            return
+    leads = actor.leader is not None and actor.leader in (leader, chairman)
+    if actor.role is Role.LEADER and action in _LEADER_ACTIONS and leads:
+        return
     raise PermissionDenied(
         f"{actor.describe()} không có quyền {action.label} đối với nhiệm vụ {task_code}"
     )
+
+
+EVENT_LABELS = {
+    "assigned": "Giao nhiệm vụ",
+    "acknowledged": "Đơn vị xác nhận đã nhận",
+    "progress": "Báo cáo tiến độ",
+    "submitted": "Báo cáo kết quả",
+    "confirmed": "Văn phòng xác nhận hoàn thành",
+    "returned": "Trả lại, yêu cầu thực hiện lại",
+    "extension_requested": "Đề nghị gia hạn",
+    "extension_approved": "Đồng ý gia hạn",
+    "extension_rejected": "Không đồng ý gia hạn",
+    "paused": "Tạm hoãn",
+    "resumed": "Tiếp tục thực hiện",
+    "cancelled": "Hủy nhiệm vụ",
+}

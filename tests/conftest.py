@@ -24,7 +24,9 @@ from directives.db.tables import Base
 from directives.runtime import Runtime
 from directives.settings import Settings
 
-PG_ADMIN_URL = os.environ.get("DIRECTIVES_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+PG_ADMIN_URL = os.environ.get(
+    "DIRECTIVES_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 UNDER_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 SAMPLE_DAY = date(2026, 11, 26)
 

@@ -15,8 +15,9 @@ VN = _build(())  # Vietnam's calendar with no office overrides
 
 days = st.dates(min_value=date(2000, 1, 1), max_value=date(2060, 12, 31))
 calendars = st.builds(
-    lambda off, worked: WorkingCalendar.build(holidays=off, weekend_workdays=worked,
-                                              first=date(1999, 1, 1), last=date(2070, 12, 31)),
+    lambda off, worked: WorkingCalendar.build(
+        holidays=off, weekend_workdays=worked, first=date(1999, 1, 1), last=date(2070, 12, 31)
+    ),
     st.sets(days, max_size=40),
     st.sets(days, max_size=10),
 )
@@ -44,7 +45,9 @@ def test_wd_counts_working_days_after_a_up_to_b(cal: WorkingCalendar, a: date, b
 
 @given(calendars, days)
 @settings(max_examples=200, deadline=None)
-def test_roll_forward_gives_the_first_working_day_on_or_after(cal: WorkingCalendar, d: date) -> None:
+def test_roll_forward_gives_the_first_working_day_on_or_after(
+    cal: WorkingCalendar, d: date
+) -> None:
     rolled = cal.roll_forward(d)
     assert cal.is_working(rolled)
     assert all(not cal.is_working(d + timedelta(days=k)) for k in range((rolled - d).days))
@@ -62,8 +65,12 @@ def test_new_year_2015_friday_off_and_saturday_27_12_2014_worked() -> None:
 
 def test_tet_2015_saturday_14_02_worked_then_a_week_off() -> None:
     assert VN.is_working(date(2015, 2, 14))
-    assert [d for d in VN.working_days(date(2015, 2, 13), date(2015, 2, 25))] == [
-        date(2015, 2, 13), date(2015, 2, 14), date(2015, 2, 24), date(2015, 2, 25)]
+    assert VN.working_days(date(2015, 2, 13), date(2015, 2, 25)) == [
+        date(2015, 2, 13),
+        date(2015, 2, 14),
+        date(2015, 2, 24),
+        date(2015, 2, 25),
+    ]
     assert VN.add(date(2015, 2, 13), 3) == date(2015, 2, 25)
 
 

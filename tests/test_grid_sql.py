@@ -25,13 +25,22 @@ def _random_histories(rt: Runtime, seed: int) -> None:
         for n in range(12):
             issued = cal.add(issued, rng.randint(1, 6))
             specs = [
-                rng.choice([DeadlineSpec(working_days=rng.randint(1, 25)),
-                            DeadlineSpec(on=issued + timedelta(days=rng.randint(0, 40))),
-                            DeadlineSpec()])
+                rng.choice(
+                    [
+                        DeadlineSpec(working_days=rng.randint(1, 25)),
+                        DeadlineSpec(on=issued + timedelta(days=rng.randint(0, 40))),
+                        DeadlineSpec(),
+                    ]
+                )
                 for _ in range(5)
             ]
-            codes = issue(s, rt.clock, number=f"{n + 1}/TB-UBND", issued_on=issued,
-                          tasks=[(AGENCIES[i % 4], dl) for i, dl in enumerate(specs)])
+            codes = issue(
+                s,
+                rt.clock,
+                number=f"{n + 1}/TB-UBND",
+                issued_on=issued,
+                tasks=[(AGENCIES[i % 4], dl) for i, dl in enumerate(specs)],
+            )
             for code, spec in zip(codes, specs, strict=True):
                 day = issued
                 for _ in range(rng.randint(0, 6)):
@@ -53,14 +62,16 @@ def _random_histories(rt: Runtime, seed: int) -> None:
                     _apply(s, rt, code, move, day, task.deadline, rng)
 
 
-def _apply(s, rt: Runtime, code: str, move: str, day: date, deadline: date | None,
-           rng: random.Random) -> None:  # type: ignore[no-untyped-def]
+def _apply(
+    s, rt: Runtime, code: str, move: str, day: date, deadline: date | None, rng: random.Random
+) -> None:  # type: ignore[no-untyped-def]
     c = rt.clock
     if move == "ack":
         lifecycle.acknowledge(s, code, on=day, actor=OFFICE, clock=c)
     elif move in ("report", "final"):
-        lifecycle.report(s, code, on=day, text="Báo cáo", final=move == "final", actor=OFFICE,
-                         clock=c)
+        lifecycle.report(
+            s, code, on=day, text="Báo cáo", final=move == "final", actor=OFFICE, clock=c
+        )
     elif move == "confirm":
         lifecycle.confirm(s, code, on=day, actor=OFFICE, clock=c)
     elif move == "return":
@@ -73,11 +84,18 @@ def _apply(s, rt: Runtime, code: str, move: str, day: date, deadline: date | Non
         lifecycle.cancel(s, code, on=day, reason="Thôi", actor=OFFICE, clock=c)
     elif move == "extend":
         assert deadline is not None
-        lifecycle.request_extension(s, code, on=day, reason="Cần thêm thời gian",
-                                    new_deadline=deadline + timedelta(days=rng.randint(1, 30)),
-                                    actor=OFFICE, clock=c)
-        lifecycle.decide_extension(s, code, on=day, approve=rng.random() < 0.7, actor=LEADER,
-                                   clock=c)
+        lifecycle.request_extension(
+            s,
+            code,
+            on=day,
+            reason="Cần thêm thời gian",
+            new_deadline=deadline + timedelta(days=rng.randint(1, 30)),
+            actor=OFFICE,
+            clock=c,
+        )
+        lifecycle.decide_extension(
+            s, code, on=day, approve=rng.random() < 0.7, actor=LEADER, clock=c
+        )
 
 
 def test_sql_grid_filter_matches_python_standing_on_every_day(rt: Runtime) -> None:

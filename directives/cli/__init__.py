@@ -33,6 +33,6 @@ app.command("cancel")(tasks.cancel)
 app.command("stats")(stats.stats)
 
 
-def main() -> None:
-    """Entry point of the ``directives`` console script."""
-    run_guarded(app)
+def main(args: list[str] | None = None) -> None:
+    """Entry point of the ``directives`` console script (``args`` default to ``sys.argv``)."""
+    run_guarded(app, args)

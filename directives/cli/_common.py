@@ -70,9 +70,13 @@ def actor(spec: str, name: str = "") -> Actor:
         raise InvalidInput(f"--as {spec!r}: dùng secretariat, agency:MÃ hoặc leader:MÃ") from None
     if r in (Role.AGENCY, Role.LEADER) and not code:
         raise InvalidInput(f"--as {spec!r}: thiếu mã sau dấu hai chấm")
-    code = code.upper() or None
-    return Actor(r, name, agency=code if r is Role.AGENCY else None,
-                 leader=code if r is Role.LEADER else None)
+    upper = code.upper() or None
+    return Actor(
+        r,
+        name,
+        agency=upper if r is Role.AGENCY else None,
+        leader=upper if r is Role.LEADER else None,
+    )
 
 
 def fail(message: str, code: int = 1) -> None:
@@ -81,10 +85,12 @@ def fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
-def run_guarded(app: typer.Typer) -> None:
+def run_guarded(app: typer.Typer, args: list[str] | None = None) -> None:
     """Run the Typer app; the engine's errors become one line and an exit code."""
     try:
-        app(standalone_mode=False)
+        result = app(args=args, standalone_mode=False)
+        if isinstance(result, int) and result:
+            sys.exit(result)
     except DirectivesError as exc:
         _report(str(exc), exc.exit_code)
         for extra in getattr(exc, "errors", [])[1:20]:
@@ -97,13 +103,13 @@ def run_guarded(app: typer.Typer) -> None:
         sys.exit(exc.exit_code)
     except typer.Abort:
         sys.exit(1)
-    except Exception as exc:  # click's usage errors
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
+    except typer.TyperException as exc:  # usage errors: a bad option or a missing argument
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            _report(exc.format_message(), exc.exit_code)
+        sys.exit(exc.exit_code)
 
 
 def _report(message: str, code: int) -> None:

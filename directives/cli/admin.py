@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from sqlalchemy import select
@@ -28,7 +28,10 @@ FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="table, json h
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
-    """Nâng cấp cơ sở dữ liệu lên phiên bản mới nhất. Ví dụ: directives db upgrade"""
+    """Nâng cấp cơ sở dữ liệu lên phiên bản mới nhất.
+
+    Ví dụ: directives db upgrade
+    """
     rt = runtime()
     migrate.upgrade(rt.engine)
     typer.echo(f"Cơ sở dữ liệu ở phiên bản {migrate.current_revision(rt.engine)}.")
@@ -39,12 +42,15 @@ def calendar_show(
     year: Annotated[int, typer.Option(help="Năm cần xem.")] = 0,
     fmt: FormatOpt = Format.TABLE,
 ) -> None:
-    """Liệt kê ngày nghỉ lễ, nghỉ bù, làm bù của một năm. Ví dụ: directives calendar show --year 2026"""
+    """Liệt kê ngày nghỉ lễ, nghỉ bù, làm bù của một năm.
+
+    Ví dụ: directives calendar show --year 2026
+    """
     year = year or day(None).year
     with unit_of_work() as s:
         cal = cal_service.load_calendar(s)
         office = cal_service.overrides(s)
-        rows = []
+        rows: list[dict[str, Any]] = []
         for d, name in sorted(cal_service.public_holidays(year).items()):
             rows.append({"day": d, "working": False, "source": "quốc gia", "note": name})
         for d in sorted(cal.worked):
@@ -56,9 +62,18 @@ def calendar_show(
         rows.sort(key=lambda r: r["day"])
         for r in rows:
             r["kind"] = "làm việc" if r["working"] else "nghỉ"
-        total = len(cal.working_days(cal.first.replace(year=year), cal.first.replace(year=year, month=12, day=31)))
-    emit(rows, fmt, columns=[("day", "Ngày"), ("kind", "Loại"), ("source", "Nguồn"), ("note", "Ghi chú")],
-         title=f"Lịch làm việc năm {year}: {total} ngày làm việc", meta={"year": year, "working_days": total})
+        total = len(
+            cal.working_days(
+                cal.first.replace(year=year), cal.first.replace(year=year, month=12, day=31)
+            )
+        )
+    emit(
+        rows,
+        fmt,
+        columns=[("day", "Ngày"), ("kind", "Loại"), ("source", "Nguồn"), ("note", "Ghi chú")],
+        title=f"Lịch làm việc năm {year}: {total} ngày làm việc",
+        meta={"year": year, "working_days": total},
+    )
 
 
 @calendar_app.command("add-day-off")
@@ -66,7 +81,10 @@ def calendar_add_day_off(
     date_: Annotated[str, typer.Argument(metavar="NGÀY", help="DD/MM/YYYY hoặc YYYY-MM-DD.")],
     note: Annotated[str, typer.Option(help="Lý do, ví dụ số quyết định.")] = "",
 ) -> None:
-    """Khai báo một ngày nghỉ của cơ quan. Ví dụ: directives calendar add-day-off 02/01/2026 --note "QĐ 12/QĐ-UBND" """
+    """Khai báo một ngày nghỉ của cơ quan.
+
+    Ví dụ: directives calendar add-day-off 02/01/2026 --note "QĐ 12/QĐ-UBND"
+    """
     d = day(date_, option="NGÀY")
     with unit_of_work() as s:
         changed = cal_service.set_day(s, d, working=False, note=note)
@@ -78,7 +96,10 @@ def calendar_add_working_day(
     date_: Annotated[str, typer.Argument(metavar="NGÀY", help="DD/MM/YYYY hoặc YYYY-MM-DD.")],
     note: Annotated[str, typer.Option(help="Lý do, ví dụ làm bù cho ngày nào.")] = "",
 ) -> None:
-    """Khai báo một ngày làm việc (làm bù thứ Bảy). Ví dụ: directives calendar add-working-day 10/01/2026"""
+    """Khai báo một ngày làm việc (làm bù thứ Bảy).
+
+    Ví dụ: directives calendar add-working-day 10/01/2026
+    """
     d = day(date_, option="NGÀY")
     with unit_of_work() as s:
         changed = cal_service.set_day(s, d, working=True, note=note)
@@ -89,20 +110,27 @@ def calendar_add_working_day(
 def calendar_remove(
     date_: Annotated[str, typer.Argument(metavar="NGÀY", help="DD/MM/YYYY hoặc YYYY-MM-DD.")],
 ) -> None:
-    """Bỏ khai báo của văn phòng cho một ngày. Ví dụ: directives calendar remove 02/01/2026"""
+    """Bỏ khai báo của văn phòng cho một ngày.
+
+    Ví dụ: directives calendar remove 02/01/2026
+    """
     d = day(date_, option="NGÀY")
     with unit_of_work() as s:
         changed = cal_service.remove_day(s, d)
     typer.echo(f"Đã bỏ khai báo ngày {d:%d/%m/%Y}; {changed} nhiệm vụ đổi thời hạn.")
 
 
-PathArg = Annotated[Path, typer.Argument(metavar="TỆP", help="Tệp CSV hoặc XLSX.", exists=True,
-                                         dir_okay=False)]
+PathArg = Annotated[
+    Path, typer.Argument(metavar="TỆP", help="Tệp CSV hoặc XLSX.", exists=True, dir_okay=False)
+]
 
 
 @agencies_app.command("import")
 def agencies_import(path: PathArg) -> None:
-    """Nạp danh sách đơn vị (thêm mới, cập nhật theo mã). Ví dụ: directives agencies import examples/agencies.csv"""
+    """Nạp danh sách đơn vị (thêm mới, cập nhật theo mã).
+
+    Ví dụ: directives agencies import examples/agencies.csv
+    """
     rows = read_agency_rows(path)
     with unit_of_work() as s:
         added, updated = registry.upsert_agencies(s, rows)
@@ -111,20 +139,40 @@ def agencies_import(path: PathArg) -> None:
 
 @agencies_app.command("list")
 def agencies_list(fmt: FormatOpt = Format.TABLE) -> None:
-    """Liệt kê các đơn vị. Ví dụ: directives agencies list --format csv"""
+    """Liệt kê các đơn vị.
+
+    Ví dụ: directives agencies list --format csv
+    """
     with unit_of_work() as s:
         rows = [
-            {"code": a.code, "name": a.name, "kind": AgencyKind(a.kind).label,
-             "focal_emails": a.focal_emails, "head_email": a.head_email, "active": a.active}
+            {
+                "code": a.code,
+                "name": a.name,
+                "kind": AgencyKind(a.kind).label,
+                "focal_emails": a.focal_emails,
+                "head_email": a.head_email,
+                "active": a.active,
+            }
             for a in s.scalars(select(Agency).order_by(Agency.code))
         ]
-    emit(rows, fmt, columns=[("code", "Mã"), ("name", "Tên đơn vị"), ("kind", "Loại"),
-                             ("focal_emails", "Email đầu mối")])
+    emit(
+        rows,
+        fmt,
+        columns=[
+            ("code", "Mã"),
+            ("name", "Tên đơn vị"),
+            ("kind", "Loại"),
+            ("focal_emails", "Email đầu mối"),
+        ],
+    )
 
 
 @leaders_app.command("import")
 def leaders_import(path: PathArg) -> None:
-    """Nạp danh sách lãnh đạo. Ví dụ: directives leaders import examples/leaders.csv"""
+    """Nạp danh sách lãnh đạo.
+
+    Ví dụ: directives leaders import examples/leaders.csv
+    """
     rows = read_leader_rows(path)
     with unit_of_work() as s:
         added, updated = registry.upsert_leaders(s, rows)
@@ -133,21 +181,40 @@ def leaders_import(path: PathArg) -> None:
 
 @leaders_app.command("list")
 def leaders_list(fmt: FormatOpt = Format.TABLE) -> None:
-    """Liệt kê lãnh đạo và lĩnh vực phụ trách. Ví dụ: directives leaders list"""
+    """Liệt kê lãnh đạo và lĩnh vực phụ trách.
+
+    Ví dụ: directives leaders list
+    """
     with unit_of_work() as s:
         rows = [
-            {"code": x.code, "name": x.name, "title": x.title,
-             "role": "Chủ tịch" if x.role == LeaderRole.CHAIRMAN else "Phó Chủ tịch",
-             "email": x.email, "sectors": x.sectors}
+            {
+                "code": x.code,
+                "name": x.name,
+                "title": x.title,
+                "role": "Chủ tịch" if x.role == LeaderRole.CHAIRMAN else "Phó Chủ tịch",
+                "email": x.email,
+                "sectors": x.sectors,
+            }
             for x in s.scalars(select(Leader).order_by(Leader.code))
         ]
-    emit(rows, fmt, columns=[("code", "Mã"), ("name", "Họ tên"), ("role", "Vai trò"),
-                             ("sectors", "Lĩnh vực phụ trách")])
+    emit(
+        rows,
+        fmt,
+        columns=[
+            ("code", "Mã"),
+            ("name", "Họ tên"),
+            ("role", "Vai trò"),
+            ("sectors", "Lĩnh vực phụ trách"),
+        ],
+    )
 
 
 @officers_app.command("import")
 def officers_import(path: PathArg) -> None:
-    """Nạp danh sách chuyên viên theo dõi. Ví dụ: directives officers import examples/officers.csv"""
+    """Nạp danh sách chuyên viên theo dõi.
+
+    Ví dụ: directives officers import examples/officers.csv
+    """
     rows = read_officer_rows(path)
     with unit_of_work() as s:
         added, updated = registry.upsert_officers(s, rows)
@@ -156,8 +223,13 @@ def officers_import(path: PathArg) -> None:
 
 @officers_app.command("list")
 def officers_list(fmt: FormatOpt = Format.TABLE) -> None:
-    """Liệt kê chuyên viên theo dõi. Ví dụ: directives officers list"""
+    """Liệt kê chuyên viên theo dõi.
+
+    Ví dụ: directives officers list
+    """
     with unit_of_work() as s:
-        rows = [{"code": o.code, "name": o.name, "email": o.email}
-                for o in s.scalars(select(Officer).order_by(Officer.code))]
+        rows = [
+            {"code": o.code, "name": o.name, "email": o.email}
+            for o in s.scalars(select(Officer).order_by(Officer.code))
+        ]
     emit(rows, fmt, columns=[("code", "Mã"), ("name", "Họ tên"), ("email", "Email")])

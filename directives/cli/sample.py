@@ -26,11 +26,20 @@ DEFAULT_DIR = Path("examples")
 
 @sample_app.command("load")
 def sample_load(
-    directory: Annotated[Path, typer.Argument(metavar="THƯ_MỤC", help="Thư mục dữ liệu mẫu.",
-                                              exists=True, file_okay=False)] = DEFAULT_DIR,
-    if_empty: Annotated[bool, typer.Option("--if-empty", help="Chỉ nạp khi chưa có nhiệm vụ.")] = False,
+    directory: Annotated[
+        Path,
+        typer.Argument(
+            metavar="THƯ_MỤC", help="Thư mục dữ liệu mẫu.", exists=True, file_okay=False
+        ),
+    ] = DEFAULT_DIR,
+    if_empty: Annotated[
+        bool, typer.Option("--if-empty", help="Chỉ nạp khi chưa có nhiệm vụ.")
+    ] = False,
 ) -> None:
-    """Nạp đơn vị, lãnh đạo, chuyên viên, văn bản và diễn biến mẫu. Ví dụ: directives sample load examples"""
+    """Nạp đơn vị, lãnh đạo, chuyên viên, văn bản và diễn biến mẫu.
+
+    Ví dụ: directives sample load examples
+    """
     rt = runtime()
     system = Actor(Role.SYSTEM, "dữ liệu mẫu")
     with unit_of_work() as s:
@@ -48,16 +57,22 @@ def sample_load(
         progress = directory / "progress.csv"
         if progress.exists():
             events = apply_history(s, read_history(progress, s), actor=system, clock=rt.clock)
-    typer.echo(f"Đã nạp dữ liệu mẫu: {len(batch)} văn bản, {len(rows)} nhiệm vụ, {events} diễn biến.")
+    typer.echo(
+        f"Đã nạp dữ liệu mẫu: {len(batch)} văn bản, {len(rows)} nhiệm vụ, {events} diễn biến."
+    )
 
 
 @history_app.command("import")
 def history_import(
-    path: Annotated[Path, typer.Argument(metavar="TỆP", help="CSV diễn biến.", exists=True,
-                                         dir_okay=False)],
+    path: Annotated[
+        Path, typer.Argument(metavar="TỆP", help="CSV diễn biến.", exists=True, dir_okay=False)
+    ],
     as_: Annotated[str, typer.Option("--as", help="Ai ghi nhận.")] = "secretariat",
 ) -> None:
-    """Ghi lại diễn biến (nhận, báo cáo, xác nhận, gia hạn…) theo thứ tự trong tệp. Ví dụ: directives history import examples/progress.csv"""
+    """Ghi lại diễn biến (nhận, báo cáo, xác nhận, gia hạn…) theo thứ tự trong tệp.
+
+    Ví dụ: directives history import examples/progress.csv
+    """
     with unit_of_work() as s:
         n = apply_history(s, read_history(path, s), actor=actor(as_), clock=runtime().clock)
     typer.echo(f"Đã ghi {n} diễn biến.")

@@ -1,4 +1,4 @@
-"""SQLAlchemy 2 tables. The task row is a projection of its event log kept in the same transaction."""
+"""SQLAlchemy 2 tables. A task row projects its event log, updated in the same transaction."""
 
 from __future__ import annotations
 
@@ -103,8 +103,12 @@ class Task(Base):
 
     __tablename__ = "tasks"
     __table_args__ = (
-        Index("ix_tasks_open_deadline", "deadline", sqlite_where=text(OPEN_STATES_SQL),
-              postgresql_where=text(OPEN_STATES_SQL)),
+        Index(
+            "ix_tasks_open_deadline",
+            "deadline",
+            sqlite_where=text(OPEN_STATES_SQL),
+            postgresql_where=text(OPEN_STATES_SQL),
+        ),
         Index("ix_tasks_agency_state_deadline", "lead_agency_id", "state", "deadline"),
         Index("ix_tasks_leader_state_deadline", "leader_id", "state", "deadline"),
         Index("ix_tasks_directive_position", "directive_id", "position", unique=True),
@@ -151,8 +155,9 @@ class TaskCoordinator(Base):
     """A coordinating agency of a task (đơn vị phối hợp)."""
 
     __tablename__ = "task_coordinators"
-    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"),
-                                         primary_key=True)
+    task_id: Mapped[int] = mapped_column(
+        ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True
+    )
     agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), primary_key=True, index=True)
 
 

@@ -27,7 +27,7 @@ def _build(overrides: tuple[tuple[date, bool], ...]) -> WorkingCalendar:
 
 
 def public_holidays(year: int) -> dict[date, str]:
-    """The public holidays and substitute days off of ``year`` as the ``holidays`` package knows them."""
+    """Public holidays and substitute days off of ``year``, as the ``holidays`` package has them."""
     return dict(holidays_pkg.country_holidays("VN", years=year).items())
 
 
@@ -44,7 +44,7 @@ def load_calendar(session: Session) -> WorkingCalendar:
 
 
 def set_day(session: Session, day: date, *, working: bool, note: str = "") -> int:
-    """Declare ``day`` worked or off, then recompute every stored deadline; returns tasks changed."""
+    """Declare ``day`` worked or off and recompute stored deadlines; returns tasks changed."""
     if not DEFAULT_FIRST <= day <= DEFAULT_LAST:
         raise InvalidInput(f"ngày {day.isoformat()} nằm ngoài lịch làm việc")
     row = session.get(CalendarOverride, day)
@@ -60,7 +60,9 @@ def remove_day(session: Session, day: date) -> int:
     """Drop the office's override of ``day``, then recompute deadlines; returns tasks changed."""
     row = session.get(CalendarOverride, day)
     if row is None:
-        raise InvalidInput(f"ngày {day.isoformat()} không có trong danh sách ngày do văn phòng khai báo")
+        raise InvalidInput(
+            f"ngày {day.isoformat()} không có trong danh sách ngày do văn phòng khai báo"
+        )
     session.delete(row)
     session.flush()
     return recompute_deadlines(session, load_calendar(session))
@@ -69,7 +71,7 @@ def remove_day(session: Session, day: date) -> int:
 def compute_deadline(
     calendar: WorkingCalendar, issued_on: date, stated: date | None, working_days: int | None
 ) -> date | None:
-    """The deadline a statement means: N working days after issue, or a date rolled to a working day."""
+    """N working days after issue, or the stated date rolled forward to a working day."""
     if working_days is not None:
         return calendar.add(issued_on, working_days)
     if stated is not None:
@@ -81,7 +83,9 @@ def recompute_deadlines(session: Session, calendar: WorkingCalendar) -> int:
     """Recompute each task's original and effective deadline after a calendar change."""
     changed = 0
     rows = session.execute(
-        select(Task).where((Task.stated_deadline.is_not(None)) | (Task.deadline_working_days.is_not(None)))
+        select(Task).where(
+            (Task.stated_deadline.is_not(None)) | (Task.deadline_working_days.is_not(None))
+        )
     ).scalars()
     for task in rows:
         new_original = compute_deadline(

@@ -18,8 +18,11 @@ def effective_deadline(as_of: date) -> ColumnElement[date]:
     """The latest extension approved on or before ``as_of``, else the original deadline."""
     granted = (
         select(Extension.granted_deadline)
-        .where(Extension.task_id == Task.id, Extension.status == "approved",
-               Extension.decided_on <= as_of)
+        .where(
+            Extension.task_id == Task.id,
+            Extension.status == "approved",
+            Extension.decided_on <= as_of,
+        )
         .order_by(Extension.decided_on.desc(), Extension.id.desc())
         .limit(1)
         .scalar_subquery()
@@ -33,7 +36,8 @@ def effective_deadline(as_of: date) -> ColumnElement[date]:
 def paused(as_of: date) -> ColumnElement[bool]:
     """True when a pause covers ``as_of``."""
     covering = exists().where(
-        TaskPause.task_id == Task.id, TaskPause.paused_on <= as_of,
+        TaskPause.task_id == Task.id,
+        TaskPause.paused_on <= as_of,
         or_(TaskPause.resumed_on.is_(None), TaskPause.resumed_on > as_of),
     )
     return and_(Task.has_pauses, covering)

@@ -15,20 +15,44 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from directives._tabular import fold, normalize_header
 from directives.clock import Clock
 from directives.db.tables import Directive, Task
-from directives.errors import DirectivesError, ImportFileError, RowError
-from directives.importing import fold, normalize_header, parse_date
+from directives.errors import DirectivesError, ImportFileError, InvalidInput, RowError
+from directives.importing import parse_date
 from directives.services import lifecycle
 from directives.workflow import Actor
 
-ACTIONS = ("ack", "report", "final", "confirm", "return", "extend-request", "extend-approve",
-           "extend-reject", "pause", "resume", "cancel")
+ACTIONS = (
+    "ack",
+    "report",
+    "final",
+    "confirm",
+    "return",
+    "extend-request",
+    "extend-approve",
+    "extend-reject",
+    "pause",
+    "resume",
+    "cancel",
+)
 _HEADERS = {
-    "so ky hieu": "number", "directive_number": "number", "stt": "position",
-    "position": "position", "ma nhiem vu": "code", "task_code": "code", "ngay": "on", "on": "on",
-    "hanh dong": "action", "action": "action", "ty le": "percent", "percent": "percent",
-    "noi dung": "text", "text": "text", "van ban": "document", "document": "document",
+    "so ky hieu": "number",
+    "directive_number": "number",
+    "stt": "position",
+    "position": "position",
+    "ma nhiem vu": "code",
+    "task_code": "code",
+    "ngay": "on",
+    "on": "on",
+    "hanh dong": "action",
+    "action": "action",
+    "ty le": "percent",
+    "percent": "percent",
+    "noi dung": "text",
+    "text": "text",
+    "van ban": "document",
+    "document": "document",
 }
 
 
@@ -88,8 +112,9 @@ def _row(n: int, rec: dict[str, str], codes: dict[tuple[str, int], str]) -> Hist
     pct = rec.get("percent", "")
     if pct and not pct.isdigit():
         raise RowError(n, "Tỷ lệ", pct, "phải là số nguyên 0–100")
-    return HistoryRow(n, code, on, action, int(pct) if pct else None, rec.get("text", ""),
-                      rec.get("document", ""))
+    return HistoryRow(
+        n, code, on, action, int(pct) if pct else None, rec.get("text", ""), rec.get("document", "")
+    )
 
 
 def apply_history(session: Session, rows: list[HistoryRow], *, actor: Actor, clock: Clock) -> int:
@@ -98,34 +123,54 @@ def apply_history(session: Session, rows: list[HistoryRow], *, actor: Actor, clo
         try:
             _apply(session, r, actor=actor, clock=clock)
         except DirectivesError as exc:
-            raise ImportFileError("history", [RowError(r.row, "Hành động", r.action, str(exc))]) \
-                from None
+            raise ImportFileError(
+                "history", [RowError(r.row, "Hành động", r.action, str(exc))]
+            ) from None
     return len(rows)
 
 
 def _apply(session: Session, r: HistoryRow, *, actor: Actor, clock: Clock) -> None:
-    kw = {"on": r.on, "actor": actor, "clock": clock}
+    on, t = r.on, r.task
     match r.action:
         case "ack":
-            lifecycle.acknowledge(session, r.task, **kw)  # type: ignore[arg-type]
+            lifecycle.acknowledge(session, t, on=on, actor=actor, clock=clock)
         case "report" | "final":
-            lifecycle.report(session, r.task, text=r.text, percent=r.percent,
-                             final=r.action == "final", document_ref=r.document or None,
-                             **kw)  # type: ignore[arg-type]
+            lifecycle.report(
+                session,
+                t,
+                on=on,
+                text=r.text,
+                percent=r.percent,
+                final=r.action == "final",
+                document_ref=r.document or None,
+                actor=actor,
+                clock=clock,
+            )
         case "confirm":
-            lifecycle.confirm(session, r.task, note=r.text or None, **kw)  # type: ignore[arg-type]
+            lifecycle.confirm(session, t, on=on, note=r.text or None, actor=actor, clock=clock)
         case "return":
-            lifecycle.return_report(session, r.task, reason=r.text, **kw)  # type: ignore[arg-type]
+            lifecycle.return_report(session, t, on=on, reason=r.text, actor=actor, clock=clock)
         case "extend-request":
-            lifecycle.request_extension(session, r.task, reason=r.text,
-                                        new_deadline=parse_date(r.document),
-                                        **kw)  # type: ignore[arg-type]
+            try:
+                wanted = parse_date(r.document)
+            except ValueError as exc:
+                raise InvalidInput(f"thời hạn đề nghị {r.document!r}: {exc}") from None
+            lifecycle.request_extension(
+                session, t, on=on, reason=r.text, new_deadline=wanted, actor=actor, clock=clock
+            )
         case "extend-approve" | "extend-reject":
-            lifecycle.decide_extension(session, r.task, approve=r.action == "extend-approve",
-                                       note=r.text or None, **kw)  # type: ignore[arg-type]
+            lifecycle.decide_extension(
+                session,
+                t,
+                on=on,
+                approve=r.action == "extend-approve",
+                note=r.text or None,
+                actor=actor,
+                clock=clock,
+            )
         case "pause":
-            lifecycle.pause(session, r.task, reason=r.text, **kw)  # type: ignore[arg-type]
+            lifecycle.pause(session, t, on=on, reason=r.text, actor=actor, clock=clock)
         case "resume":
-            lifecycle.resume(session, r.task, **kw)  # type: ignore[arg-type]
+            lifecycle.resume(session, t, on=on, actor=actor, clock=clock)
         case "cancel":
-            lifecycle.cancel(session, r.task, reason=r.text, **kw)  # type: ignore[arg-type]
+            lifecycle.cancel(session, t, on=on, reason=r.text, actor=actor, clock=clock)

@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -25,13 +26,14 @@ from directives.db.tables import (
     TaskEvent,
 )
 from directives.domain import DeadlineSpec, DirectiveKind, Priority
-from directives.errors import Conflict, ImportFileError, InvalidInput, RowError
+from directives.errors import ImportFileError, InvalidInput, RowError
 from directives.importing import TaskRow
 from directives.services.calendar import compute_deadline, load_calendar
 from directives.workflow import Actor, State
 
 MAX_CONTENT = 10_000
 AUTO_CODE = re.compile(r"^NV\d{2}-\d+$")
+STANDING = DeadlineSpec()
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,7 @@ class NewTask:
     content: str
     lead_agency: str
     coordinating_agencies: tuple[str, ...] = ()
-    deadline: DeadlineSpec = DeadlineSpec()
+    deadline: DeadlineSpec = STANDING
     leader: str | None = None  # default: the signer
     officer: str | None = None
     sector: str | None = None
@@ -142,7 +144,11 @@ def _allocate_codes(session: Session, year: int, n: int) -> list[str]:
 
 
 def issue_directives(
-    session: Session, directives: Sequence[NewDirective], *, actor: Actor, clock: Clock,
+    session: Session,
+    directives: Sequence[NewDirective],
+    *,
+    actor: Actor,
+    clock: Clock,
     source: str = "form",
 ) -> list[Directive]:
     """Store directives with their tasks, all or nothing; every bad value is reported at once."""
@@ -156,8 +162,14 @@ def issue_directives(
         first_row = d.tasks[0].row if d.tasks and d.tasks[0].row else 1
         key = (d.number, d.issued_on.year)
         if key in existing or key in seen:
-            refs.errors.append(RowError(first_row, "directive_number", d.number,
-                                        f"văn bản số {d.number} năm {d.issued_on.year} đã có"))
+            refs.errors.append(
+                RowError(
+                    first_row,
+                    "directive_number",
+                    d.number,
+                    f"văn bản số {d.number} năm {d.issued_on.year} đã có",
+                )
+            )
         seen.add(key)
         _check_directive(refs, d, first_row)
         for i, t in enumerate(d.tasks, start=1):
@@ -167,27 +179,51 @@ def issue_directives(
     return [_store(session, refs, d, actor=actor, clock=clock) for d in directives]
 
 
-def _store(session: Session, refs: _Refs, d: NewDirective, *, actor: Actor, clock: Clock) -> Directive:
+def _store(
+    session: Session, refs: _Refs, d: NewDirective, *, actor: Actor, clock: Clock
+) -> Directive:
     now = clock.now()
-    directive = Directive(number=d.number, year=d.issued_on.year, issued_on=d.issued_on,
-                          kind=d.kind.value, signer_id=refs.leaders[d.signer].id,
-                          summary=d.summary.strip(), source_ref=d.source_ref, created_at=now)
+    directive = Directive(
+        number=d.number,
+        year=d.issued_on.year,
+        issued_on=d.issued_on,
+        kind=d.kind.value,
+        signer_id=refs.leaders[d.signer].id,
+        summary=d.summary.strip(),
+        source_ref=d.source_ref,
+        created_at=now,
+    )
     session.add(directive)
     session.flush()
     auto = iter(_allocate_codes(session, d.issued_on.year, sum(1 for t in d.tasks if not t.code)))
     rows = []
     for position, t in enumerate(d.tasks, start=1):
-        deadline = compute_deadline(refs.calendar, d.issued_on, t.deadline.on, t.deadline.working_days)
-        rows.append(dict(
-            code=t.code or next(auto), directive_id=directive.id, position=position,
-            content=t.content.strip(), lead_agency_id=refs.agencies[t.lead_agency].id,
-            leader_id=refs.leaders[t.leader or d.signer].id,
-            officer_id=refs.officers[t.officer].id if t.officer else None,
-            sector=t.sector, priority=t.priority.value, source_ref=t.source_ref,
-            stated_deadline=t.deadline.on, deadline_working_days=t.deadline.working_days,
-            original_deadline=deadline, deadline=deadline, state=State.ASSIGNED.value,
-            assigned_on=d.issued_on, has_extensions=False, has_pauses=False, created_at=now,
-        ))
+        deadline = compute_deadline(
+            refs.calendar, d.issued_on, t.deadline.on, t.deadline.working_days
+        )
+        rows.append(
+            dict[str, Any](
+                code=t.code or next(auto),
+                directive_id=directive.id,
+                position=position,
+                content=t.content.strip(),
+                lead_agency_id=refs.agencies[t.lead_agency].id,
+                leader_id=refs.leaders[t.leader or d.signer].id,
+                officer_id=refs.officers[t.officer].id if t.officer else None,
+                sector=t.sector,
+                priority=t.priority.value,
+                source_ref=t.source_ref,
+                stated_deadline=t.deadline.on,
+                deadline_working_days=t.deadline.working_days,
+                original_deadline=deadline,
+                deadline=deadline,
+                state=State.ASSIGNED.value,
+                assigned_on=d.issued_on,
+                has_extensions=False,
+                has_pauses=False,
+                created_at=now,
+            )
+        )
     ids = session.scalars(insert(Task).returning(Task.id, sort_by_parameter_order=True), rows).all()
     coordinators = [
         {"task_id": task_id, "agency_id": refs.agencies[code].id}
@@ -196,13 +232,24 @@ def _store(session: Session, refs: _Refs, d: NewDirective, *, actor: Actor, cloc
     ]
     if coordinators:
         session.execute(insert(TaskCoordinator), coordinators)
-    session.execute(insert(TaskEvent), [
-        {"task_id": task_id, "kind": "assigned", "on": d.issued_on, "recorded_at": now,
-         "actor": actor.describe(), "note": None,
-         "data": {"deadline": row["deadline"].isoformat() if row["deadline"] else None,
-                  "deadline_text": t.deadline.text()}}
-        for task_id, row, t in zip(ids, rows, d.tasks, strict=True)
-    ])
+    session.execute(
+        insert(TaskEvent),
+        [
+            {
+                "task_id": task_id,
+                "kind": "assigned",
+                "on": d.issued_on,
+                "recorded_at": now,
+                "actor": actor.describe(),
+                "note": None,
+                "data": {
+                    "deadline": row["deadline"].isoformat() if row["deadline"] else None,
+                    "deadline_text": t.deadline.text(),
+                },
+            }
+            for task_id, row, t in zip(ids, rows, d.tasks, strict=True)
+        ],
+    )
     return directive
 
 
@@ -214,17 +261,31 @@ def directives_from_rows(rows: Sequence[TaskRow]) -> list[NewDirective]:
     out = []
     for members in groups.values():
         head = members[0]
-        out.append(NewDirective(
-            number=head.directive_number, issued_on=head.directive_date,
-            kind=head.directive_kind, signer=head.signer, summary=head.summary,
-            tasks=tuple(
-                NewTask(content=r.content, lead_agency=r.lead_agency,
-                        coordinating_agencies=r.coordinating_agencies, deadline=r.deadline,
-                        leader=r.leader, officer=r.officer, sector=r.sector,
-                        priority=r.priority, source_ref=r.source_ref, code=r.task_code, row=r.row)
-                for r in members
-            ),
-        ))
+        out.append(
+            NewDirective(
+                number=head.directive_number,
+                issued_on=head.directive_date,
+                kind=head.directive_kind,
+                signer=head.signer,
+                summary=head.summary,
+                tasks=tuple(
+                    NewTask(
+                        content=r.content,
+                        lead_agency=r.lead_agency,
+                        coordinating_agencies=r.coordinating_agencies,
+                        deadline=r.deadline,
+                        leader=r.leader,
+                        officer=r.officer,
+                        sector=r.sector,
+                        priority=r.priority,
+                        source_ref=r.source_ref,
+                        code=r.task_code,
+                        row=r.row,
+                    )
+                    for r in members
+                ),
+            )
+        )
     return out
 
 

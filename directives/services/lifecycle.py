@@ -18,8 +18,10 @@ from directives.workflow import Action, Actor, State, check_permission, next_sta
 
 def load_task(session: Session, code: str, *, lock: bool = False) -> Task:
     """The task with ``code`` (row-locked on PostgreSQL when ``lock``)."""
-    stmt = select(Task).where(Task.code == code.strip().upper()).options(
-        selectinload(Task.coordinators)
+    stmt = (
+        select(Task)
+        .where(Task.code == code.strip().upper())
+        .options(selectinload(Task.coordinators))
     )
     if lock:
         stmt = stmt.with_for_update(of=Task)
@@ -35,9 +37,13 @@ def _begin(
     """Load and lock the task, check permission, state and date; return it and its next state."""
     task = load_task(session, code, lock=True)
     check_permission(
-        action, actor, task_code=task.code, lead_agency=task.lead_agency.code,
+        action,
+        actor,
+        task_code=task.code,
+        lead_agency=task.lead_agency.code,
         coordinating_agencies=frozenset(a.code for a in task.coordinators),
-        leader=task.leader.code if task.leader else None, chairman=chairman_code(session),
+        leader=task.leader.code if task.leader else None,
+        chairman=chairman_code(session),
     )
     to = next_state(action, State(task.state), task_code=task.code)
     if on < task.assigned_on:
@@ -85,30 +91,52 @@ def report(
     if task.acknowledged_on is None:
         # A report is proof of receipt: record it so the acknowledgement chase stops.
         task.acknowledged_on = on
-        record(session, task, "acknowledged", on=on, actor=actor, clock=clock,
-               note="ngầm định qua báo cáo", implied=True)
+        record(
+            session,
+            task,
+            "acknowledged",
+            on=on,
+            actor=actor,
+            clock=clock,
+            note="ngầm định qua báo cáo",
+            implied=True,
+        )
     by_agency = task.lead_agency_id
     if actor.agency and actor.agency != task.lead_agency.code:
         by_agency = next(a.id for a in task.coordinators if a.code == actor.agency)
     entry = ProgressReport(
-        task_id=task.id, on=on, text=text.strip(), percent=100 if final and percent is None else percent,
-        document_ref=(document_ref or "").strip() or None, final=final,
-        outcome="pending" if final else "progress", by_agency_id=by_agency,
+        task_id=task.id,
+        on=on,
+        text=text.strip(),
+        percent=100 if final and percent is None else percent,
+        document_ref=(document_ref or "").strip() or None,
+        final=final,
+        outcome="pending" if final else "progress",
+        by_agency_id=by_agency,
     )
     session.add(entry)
     assert to is not None
     task.state, task.last_report_on = to.value, on
     if final:
         task.submitted_on = on
-    record(session, task, "submitted" if final else "progress", on=on, actor=actor, clock=clock,
-           note=text.strip() or None, percent=entry.percent, document_ref=entry.document_ref)
+    record(
+        session,
+        task,
+        "submitted" if final else "progress",
+        on=on,
+        actor=actor,
+        clock=clock,
+        note=text.strip() or None,
+        percent=entry.percent,
+        document_ref=entry.document_ref,
+    )
     return entry
 
 
 def _pending_report(session: Session, task: Task) -> ProgressReport:
     found = session.scalar(
-        select(ProgressReport).where(ProgressReport.task_id == task.id,
-                                     ProgressReport.outcome == "pending")
+        select(ProgressReport)
+        .where(ProgressReport.task_id == task.id, ProgressReport.outcome == "pending")
         .order_by(ProgressReport.id.desc())
     )
     if found is None:
@@ -116,20 +144,31 @@ def _pending_report(session: Session, task: Task) -> ProgressReport:
     return found
 
 
-def confirm(session: Session, code: str, *, on: date, actor: Actor, clock: Clock,
-            note: str | None = None) -> Task:
+def confirm(
+    session: Session, code: str, *, on: date, actor: Actor, clock: Clock, note: str | None = None
+) -> Task:
     """The office confirms the pending final report: the task is done as of the report's date."""
     task, _ = _begin(session, code, Action.CONFIRM, on=on, actor=actor, clock=clock)
     entry = _pending_report(session, task)
     entry.outcome, entry.decided_on = "confirmed", on
     task.state, task.completed_on, task.confirmed_on = State.CONFIRMED.value, entry.on, on
-    record(session, task, "confirmed", on=on, actor=actor, clock=clock, note=note,
-           completed_on=entry.on, report_id=entry.id)
+    record(
+        session,
+        task,
+        "confirmed",
+        on=on,
+        actor=actor,
+        clock=clock,
+        note=note,
+        completed_on=entry.on,
+        report_id=entry.id,
+    )
     return task
 
 
-def return_report(session: Session, code: str, *, on: date, reason: str, actor: Actor,
-                  clock: Clock) -> Task:
+def return_report(
+    session: Session, code: str, *, on: date, reason: str, actor: Actor, clock: Clock
+) -> Task:
     """The office returns the pending final report; it will not count as completion."""
     if not reason.strip():
         raise InvalidInput("cần nêu lý do trả lại báo cáo")
@@ -137,17 +176,35 @@ def return_report(session: Session, code: str, *, on: date, reason: str, actor: 
     entry = _pending_report(session, task)
     entry.outcome, entry.decided_on = "returned", on
     task.state, task.submitted_on = State.RETURNED.value, None
-    record(session, task, "returned", on=on, actor=actor, clock=clock, note=reason.strip(),
-           report_id=entry.id)
+    record(
+        session,
+        task,
+        "returned",
+        on=on,
+        actor=actor,
+        clock=clock,
+        note=reason.strip(),
+        report_id=entry.id,
+    )
     return task
 
 
-def request_extension(session: Session, code: str, *, on: date, new_deadline: date, reason: str,
-                      actor: Actor, clock: Clock) -> Extension:
+def request_extension(
+    session: Session,
+    code: str,
+    *,
+    on: date,
+    new_deadline: date,
+    reason: str,
+    actor: Actor,
+    clock: Clock,
+) -> Extension:
     """The lead agency asks for a later deadline; asked after the deadline, it is flagged."""
     task, _ = _begin(session, code, Action.REQUEST_EXTENSION, on=on, actor=actor, clock=clock)
     if task.deadline is None:
-        raise Conflict(f"nhiệm vụ {task.code} là nhiệm vụ thường xuyên, không có thời hạn để gia hạn")
+        raise Conflict(
+            f"nhiệm vụ {task.code} là nhiệm vụ thường xuyên, không có thời hạn để gia hạn"
+        )
     if not reason.strip():
         raise InvalidInput("cần nêu lý do đề nghị gia hạn")
     if new_deadline <= task.deadline:
@@ -157,12 +214,27 @@ def request_extension(session: Session, code: str, *, on: date, new_deadline: da
         )
     if _pending_extension(session, task) is not None:
         raise Conflict(f"nhiệm vụ {task.code} đã có đề nghị gia hạn đang chờ quyết định")
-    ext = Extension(task_id=task.id, requested_on=on, requested_deadline=new_deadline,
-                    previous_deadline=task.deadline, reason=reason.strip(),
-                    after_deadline=on > task.deadline, status="pending")
+    ext = Extension(
+        task_id=task.id,
+        requested_on=on,
+        requested_deadline=new_deadline,
+        previous_deadline=task.deadline,
+        reason=reason.strip(),
+        after_deadline=on > task.deadline,
+        status="pending",
+    )
     session.add(ext)
-    record(session, task, "extension_requested", on=on, actor=actor, clock=clock,
-           note=reason.strip(), requested_deadline=new_deadline, after_deadline=ext.after_deadline)
+    record(
+        session,
+        task,
+        "extension_requested",
+        on=on,
+        actor=actor,
+        clock=clock,
+        note=reason.strip(),
+        requested_deadline=new_deadline,
+        after_deadline=ext.after_deadline,
+    )
     return ext
 
 
@@ -172,8 +244,17 @@ def _pending_extension(session: Session, task: Task) -> Extension | None:
     )
 
 
-def decide_extension(session: Session, code: str, *, on: date, approve: bool, actor: Actor,
-                     clock: Clock, deadline: date | None = None, note: str | None = None) -> Extension:
+def decide_extension(
+    session: Session,
+    code: str,
+    *,
+    on: date,
+    approve: bool,
+    actor: Actor,
+    clock: Clock,
+    deadline: date | None = None,
+    note: str | None = None,
+) -> Extension:
     """A leader (or the office on their behalf) approves or rejects the pending request."""
     action = Action.APPROVE_EXTENSION if approve else Action.REJECT_EXTENSION
     task, _ = _begin(session, code, action, on=on, actor=actor, clock=clock)
@@ -187,16 +268,26 @@ def decide_extension(session: Session, code: str, *, on: date, approve: bool, ac
             raise InvalidInput(f"thời hạn mới {granted:%d/%m/%Y} không sau thời hạn hiện tại")
         ext.status, ext.granted_deadline = "approved", granted
         task.deadline, task.has_extensions = granted, True
-        record(session, task, "extension_approved", on=on, actor=actor, clock=clock, note=note,
-               deadline=granted, previous_deadline=ext.previous_deadline)
+        record(
+            session,
+            task,
+            "extension_approved",
+            on=on,
+            actor=actor,
+            clock=clock,
+            note=note,
+            deadline=granted,
+            previous_deadline=ext.previous_deadline,
+        )
     else:
         ext.status = "rejected"
         record(session, task, "extension_rejected", on=on, actor=actor, clock=clock, note=note)
     return ext
 
 
-def pause(session: Session, code: str, *, on: date, reason: str, actor: Actor,
-          clock: Clock) -> Task:
+def pause(
+    session: Session, code: str, *, on: date, reason: str, actor: Actor, clock: Clock
+) -> Task:
     """Suspend a task (tạm hoãn); it is counted apart until resumed."""
     task, _ = _begin(session, code, Action.PAUSE, on=on, actor=actor, clock=clock)
     session.add(TaskPause(task_id=task.id, paused_on=on))
@@ -219,8 +310,9 @@ def resume(session: Session, code: str, *, on: date, actor: Actor, clock: Clock)
     return task
 
 
-def cancel(session: Session, code: str, *, on: date, reason: str, actor: Actor,
-           clock: Clock) -> Task:
+def cancel(
+    session: Session, code: str, *, on: date, reason: str, actor: Actor, clock: Clock
+) -> Task:
     """Withdraw a task; cancelled tasks are counted apart."""
     if not reason.strip():
         raise InvalidInput("cần nêu lý do hủy nhiệm vụ")

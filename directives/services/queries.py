@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import ColumnElement, Select, case, func, select
+from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session, aliased
 
 from directives.calendar import WorkingCalendar
@@ -47,7 +47,9 @@ def parse_statuses(values: Sequence[str]) -> set[Grid]:
             out.add(Grid(value))
         except ValueError:
             allowed = ", ".join([*GROUPS, *(g.value for g in Grid)])
-            raise InvalidInput(f"trạng thái {value!r} không hợp lệ; dùng một trong: {allowed}")
+            raise InvalidInput(
+                f"trạng thái {value!r} không hợp lệ; dùng một trong: {allowed}"
+            ) from None
     return out
 
 
@@ -109,9 +111,7 @@ def list_tasks(
     if deadline_to:
         conditions.append(eff <= deadline_to)
     lead = aliased(Agency)
-    base: Select[tuple[object, ...]] = (
-        select(Task.id).join(lead, lead.id == Task.lead_agency_id).where(*conditions)
-    )
+    base = select(Task.id).join(lead, lead.id == Task.lead_agency_id).where(*conditions)
     total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
     stmt = (
         select(Task, Directive.number, Directive.issued_on, lead.code, Leader.code)
@@ -126,8 +126,16 @@ def list_tasks(
     rows = session.execute(stmt).all()
     facts = load_facts(session, [row[0] for row in rows])
     lines = [
-        TaskLine(task.code, task.content, number, issued, lead_code, leader_code, task.state,
-                 standing_as_of(facts[task.id], as_of, cal))
+        TaskLine(
+            task.code,
+            task.content,
+            number,
+            issued,
+            lead_code,
+            leader_code,
+            task.state,
+            standing_as_of(facts[task.id], as_of, cal),
+        )
         for task, number, issued, lead_code, leader_code in rows
     ]
     return Page(lines, total, page, page_size)
@@ -146,10 +154,14 @@ def load_facts(session: Session, tasks: Sequence[Task]) -> dict[int, TaskFacts]:
     extensions, pauses = _extensions_and_pauses(session, ext_ids, pause_ids)
     return {
         t.id: TaskFacts(
-            assigned_on=t.assigned_on, deadline=t.original_deadline,
-            extensions=extensions.get(t.id, ()), submitted_on=t.submitted_on,
-            completed_on=t.completed_on, confirmed_on=t.confirmed_on,
-            cancelled_on=t.cancelled_on, pauses=pauses.get(t.id, ()),
+            assigned_on=t.assigned_on,
+            deadline=t.original_deadline,
+            extensions=extensions.get(t.id, ()),
+            submitted_on=t.submitted_on,
+            completed_on=t.completed_on,
+            confirmed_on=t.confirmed_on,
+            cancelled_on=t.cancelled_on,
+            pauses=pauses.get(t.id, ()),
         )
         for t in tasks
     }
@@ -157,16 +169,22 @@ def load_facts(session: Session, tasks: Sequence[Task]) -> dict[int, TaskFacts]:
 
 def _extensions_and_pauses(
     session: Session, ext_ids: Sequence[int] | None, pause_ids: Sequence[int] | None
-) -> tuple[dict[int, tuple[tuple[date, date], ...]], dict[int, tuple[tuple[date, date | None], ...]]]:
+) -> tuple[
+    dict[int, tuple[tuple[date, date], ...]], dict[int, tuple[tuple[date, date | None], ...]]
+]:
     """Approved extensions and pauses by task id (``None`` ids = every task)."""
     ext: dict[int, list[tuple[date, date]]] = defaultdict(list)
     if ext_ids is None or ext_ids:
-        q = select(Extension.task_id, Extension.decided_on, Extension.granted_deadline).where(
-            Extension.status == "approved"
-        ).order_by(Extension.decided_on, Extension.id)
+        q = (
+            select(Extension.task_id, Extension.decided_on, Extension.granted_deadline)
+            .where(Extension.status == "approved")
+            .order_by(Extension.decided_on, Extension.id)
+        )
         if ext_ids is not None:
             q = q.where(Extension.task_id.in_(ext_ids))
         for task_id, decided_on, granted in session.execute(q):
+            assert decided_on is not None
+            assert granted is not None
             ext[task_id].append((decided_on, granted))
     pau: dict[int, list[tuple[date, date | None]]] = defaultdict(list)
     if pause_ids is None or pause_ids:
@@ -198,18 +216,33 @@ def task_detail(session: Session, code: str, *, as_of: date) -> TaskDetail:
     task = load_task(session, code)
     cal: WorkingCalendar = load_calendar(session)
     facts = load_facts(session, [task])[task.id]
-    events = list(session.scalars(
-        select(TaskEvent).where(TaskEvent.task_id == task.id, TaskEvent.on <= as_of)
-        .order_by(TaskEvent.id)
-    ))
-    reports = list(session.scalars(
-        select(ProgressReport).where(ProgressReport.task_id == task.id,
-                                     ProgressReport.on <= as_of).order_by(ProgressReport.id)
-    ))
-    extensions = list(session.scalars(
-        select(Extension).where(Extension.task_id == task.id, Extension.requested_on <= as_of)
-        .order_by(Extension.id)
-    ))
-    return TaskDetail(task, standing_as_of(facts, as_of, cal),
-                      sorted(a.code for a in task.coordinators), events, reports, extensions,
-                      task.officer)
+    events = list(
+        session.scalars(
+            select(TaskEvent)
+            .where(TaskEvent.task_id == task.id, TaskEvent.on <= as_of)
+            .order_by(TaskEvent.id)
+        )
+    )
+    reports = list(
+        session.scalars(
+            select(ProgressReport)
+            .where(ProgressReport.task_id == task.id, ProgressReport.on <= as_of)
+            .order_by(ProgressReport.id)
+        )
+    )
+    extensions = list(
+        session.scalars(
+            select(Extension)
+            .where(Extension.task_id == task.id, Extension.requested_on <= as_of)
+            .order_by(Extension.id)
+        )
+    )
+    return TaskDetail(
+        task,
+        standing_as_of(facts, as_of, cal),
+        sorted(a.code for a in task.coordinators),
+        events,
+        reports,
+        extensions,
+        task.officer,
+    )

@@ -36,8 +36,14 @@ def upsert_agencies(session: Session, rows: Sequence[AgencyRow]) -> tuple[int, i
     known = codes(session, Agency)
     added = updated = 0
     for r in rows:
-        values = dict(name=r.name, kind=r.kind.value, focal_emails=list(r.focal_emails),
-                      head_name=r.head_name, head_email=r.head_email, active=r.active)
+        values = dict(
+            name=r.name,
+            kind=r.kind.value,
+            focal_emails=list(r.focal_emails),
+            head_name=r.head_name,
+            head_email=r.head_email,
+            active=r.active,
+        )
         if r.code in known:
             for key, value in values.items():
                 setattr(known[r.code], key, value)
@@ -54,8 +60,9 @@ def upsert_leaders(session: Session, rows: Sequence[LeaderRow]) -> tuple[int, in
     known = codes(session, Leader)
     added = updated = 0
     for r in rows:
-        values = dict(name=r.name, title=r.title, role=r.role.value, email=r.email,
-                      sectors=list(r.sectors))
+        values = dict(
+            name=r.name, title=r.title, role=r.role.value, email=r.email, sectors=list(r.sectors)
+        )
         if r.code in known:
             for key, value in values.items():
                 setattr(known[r.code], key, value)

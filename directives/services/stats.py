@@ -16,8 +16,16 @@ from directives.services.queries import _extensions_and_pauses
 from directives.timeliness import TaskFacts
 
 _COLUMNS = (
-    Task.id, Task.has_extensions, Task.has_pauses, Task.assigned_on, Task.original_deadline,
-    Task.deadline, Task.submitted_on, Task.completed_on, Task.confirmed_on, Task.cancelled_on,
+    Task.id,
+    Task.has_extensions,
+    Task.has_pauses,
+    Task.assigned_on,
+    Task.original_deadline,
+    Task.deadline,
+    Task.submitted_on,
+    Task.completed_on,
+    Task.confirmed_on,
+    Task.cancelled_on,
 )
 
 
@@ -25,8 +33,9 @@ def _facts(
     session: Session, start: date, end: date, *, agency: str | None, leader: str | None
 ) -> Iterator[tuple[str, TaskFacts]]:
     # Tasks that cannot touch [start, end]: assigned after it, or finished and due before it.
-    before = or_(Task.deadline.is_(None), and_(Task.deadline < start,
-                                                Task.original_deadline < start))
+    before = or_(
+        Task.deadline.is_(None), and_(Task.deadline < start, Task.original_deadline < start)
+    )
     stmt = (
         select(Agency.code, *_COLUMNS)
         .join(Agency, Agency.id == Task.lead_agency_id)
@@ -37,21 +46,46 @@ def _facts(
     if agency:
         stmt = stmt.where(Agency.code == agency.upper())
     if leader:
-        stmt = stmt.where(Task.leader_id == select(Leader.id).where(Leader.code == leader.upper())
-                          .scalar_subquery())
+        stmt = stmt.where(
+            Task.leader_id
+            == select(Leader.id).where(Leader.code == leader.upper()).scalar_subquery()
+        )
     rows = session.execute(stmt).all()
     extensions, pauses = _extensions_and_pauses(session, None, None)
-    for code, task_id, _has_ext, _has_pause, assigned, original, _eff, submitted, completed, \
-            confirmed, cancelled in rows:
-        yield code, TaskFacts(
-            assigned_on=assigned, deadline=original, extensions=extensions.get(task_id, ()),
-            submitted_on=submitted, completed_on=completed, confirmed_on=confirmed,
-            cancelled_on=cancelled, pauses=pauses.get(task_id, ()),
+    for (
+        code,
+        task_id,
+        _has_ext,
+        _has_pause,
+        assigned,
+        original,
+        _eff,
+        submitted,
+        completed,
+        confirmed,
+        cancelled,
+    ) in rows:
+        yield (
+            code,
+            TaskFacts(
+                assigned_on=assigned,
+                deadline=original,
+                extensions=extensions.get(task_id, ()),
+                submitted_on=submitted,
+                completed_on=completed,
+                confirmed_on=confirmed,
+                cancelled_on=cancelled,
+                pauses=pauses.get(task_id, ()),
+            ),
         )
 
 
 def compute(
-    session: Session, start: date, end: date, *, agency: str | None = None,
+    session: Session,
+    start: date,
+    end: date,
+    *,
+    agency: str | None = None,
     leader: str | None = None,
 ) -> tuple[PeriodReport, PeriodReport]:
     """This period's report and the previous period's of the same length."""
@@ -62,7 +96,11 @@ def compute(
 
 
 def stats_dict(
-    session: Session, start: date, end: date, *, agency: str | None = None,
+    session: Session,
+    start: date,
+    end: date,
+    *,
+    agency: str | None = None,
     leader: str | None = None,
 ) -> dict[str, Any]:
     """The figures as the ``stats`` command and the API return them."""
@@ -74,14 +112,17 @@ def stats_dict(
         code: {"name": names.get(code, code), **fig.as_dict()}
         for code, fig in sorted(current.by_agency.items())
     }
-    out["previous"] = {"from": previous.start.isoformat(), "to": previous.end.isoformat(),
-                       **previous.total.as_dict()}
+    out["previous"] = {
+        "from": previous.start.isoformat(),
+        "to": previous.end.isoformat(),
+        **previous.total.as_dict(),
+    }
     out["change"] = change(current.total, previous.total)
     return out
 
 
 def half_year_line(figures: dict[str, Any]) -> str:
-    """The office's own sentence, e.g. '443 hồ sơ, 360 đúng hẹn, 65 trước hẹn; 1.551/2.872 ngày, giảm 46%'."""
+    """The office's sentence: '443 hồ sơ, 360 đúng hẹn, …; 1.551/2.872 ngày, giảm 46%'."""
 
     def n(value: int) -> str:
         return f"{value:,}".replace(",", ".")

@@ -14,8 +14,9 @@ url = config.get_main_option("sqlalchemy.url") or Settings().resolved_database_u
 
 def run_migrations_offline() -> None:
     """Emit SQL without connecting."""
-    context.configure(url=url, target_metadata=Base.metadata, literal_binds=True,
-                      render_as_batch=True)
+    context.configure(
+        url=url, target_metadata=Base.metadata, literal_binds=True, render_as_batch=True
+    )
     with context.begin_transaction():
         context.run_migrations()
 
@@ -24,8 +25,9 @@ def run_migrations_online() -> None:
     """Migrate over a real connection (the caller's, when it passes one)."""
     connection = config.attributes.get("connection")
     if connection is not None:
-        context.configure(connection=connection, target_metadata=Base.metadata,
-                          render_as_batch=True)
+        context.configure(
+            connection=connection, target_metadata=Base.metadata, render_as_batch=True
+        )
         with context.begin_transaction():
             context.run_migrations()
         return

@@ -1,0 +1,36 @@
+# The two commands of the README: `make run` (the engine on the embedded default) and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+SAMPLE_DAY ?= 26/11/2026
+
+.PHONY: run test lint bench-register clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Re-install whenever pyproject.toml changes.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@
+
+run: $(VENV)/.installed
+	$(BIN)/directives db upgrade
+	$(BIN)/directives sample load examples --if-empty
+	$(BIN)/directives tasks list --as-of $(SAMPLE_DAY) --status open
+	$(BIN)/directives stats --from 01/07/2026 --to $(SAMPLE_DAY)
+
+test: $(VENV)/.installed
+	$(BIN)/pytest
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+bench-register: $(VENV)/.installed
+	$(BIN)/python -m bench.register --backend both --tasks 100000
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,36 @@
+"""The dependency rules of DESIGN.md, read from the source so they cannot silently erode."""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RULE_MODULES = ["calendar", "timeliness", "figures", "workflow", "domain", "errors"]
+
+
+def imports_of(path: Path) -> set[str]:
+    """Top-level names of every module ``path`` imports."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+def test_rule_modules_import_only_the_standard_library_and_each_other() -> None:
+    allowed = {f"directives.{m}" for m in RULE_MODULES}
+    for name in RULE_MODULES:
+        for imported in imports_of(ROOT / "directives" / f"{name}.py"):
+            top = imported.split(".")[0]
+            assert top in sys.stdlib_module_names or imported in allowed, (name, imported)
+
+
+def test_directives_never_imports_flows_or_notifications() -> None:
+    for path in (ROOT / "directives").rglob("*.py"):
+        for imported in imports_of(path):
+            assert imported.split(".")[0] not in ("flows", "notifications"), (path, imported)
