@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select, text
@@ -30,6 +31,14 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
         code = int(exc.code or 0)
     out = capsys.readouterr()
     return code, out.out, out.err
+
+
+def list_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, Any]:
+    """``directives tasks list ARGS --format json``, parsed."""
+    code, out, err = run(capsys, "tasks", "list", *args, "--format", "json")
+    assert code == 0, err
+    payload: dict[str, Any] = json.loads(out)
+    return payload
 
 
 @pytest.fixture
@@ -114,19 +123,7 @@ def test_show_prints_the_timeline(cli: Runtime, capsys: pytest.CaptureFixture[st
 def test_transitions_from_the_command_line(
     cli: Runtime, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    listing = json.loads(
-        run(
-            capsys,
-            "tasks",
-            "list",
-            "--as-of",
-            "26/11/2026",
-            "--status",
-            "within_term",
-            "--format",
-            "json",
-        )[1]
-    )
+    listing = list_json(capsys, "--as-of", "26/11/2026", "--status", "within_term")
     item = listing["items"][0]
     task, agency = item["code"], item["lead_agency"]
     assert (
@@ -233,19 +230,7 @@ def test_a_20_mb_cell_is_refused_quickly_without_writing(
 def test_refused_transitions_exit_non_zero_and_change_nothing(
     cli: Runtime, capsys: pytest.CaptureFixture[str], args: tuple[str, ...], expected: str
 ) -> None:
-    listing = json.loads(
-        run(
-            capsys,
-            "tasks",
-            "list",
-            "--as-of",
-            "26/11/2026",
-            "--format",
-            "json",
-            "--page-size",
-            "1000",
-        )[1]
-    )["items"]
+    listing = list_json(capsys, "--as-of", "26/11/2026", "--page-size", "1000")["items"]
     unacknowledged = next(
         i["code"] for i in listing if i["state"] == "assigned" and i["lead_agency"] != "STC"
     )
@@ -281,3 +266,34 @@ def test_every_command_has_one_line_help_with_an_example(
     for path, cmd in commands:
         help_text = getattr(cmd, "help", "") or ""
         assert "Ví dụ: directives " in help_text, path
+
+
+def test_xlsx_import_with_vietnamese_headers_and_real_dates(
+    rt: Runtime, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    import csv
+    from datetime import datetime
+
+    from openpyxl import Workbook
+
+    set_runtime(rt)
+    try:
+        for kind in ("agencies", "leaders", "officers"):
+            assert run(capsys, kind, "import", str(EXAMPLES / f"{kind}.csv"))[0] == 0
+        book = Workbook()
+        sheet = book.active
+        assert sheet is not None
+        with (EXAMPLES / "directives.csv").open(encoding="utf-8") as fh:
+            for i, row in enumerate(csv.reader(fh)):
+                if i:  # dates as real Excel dates, as a secretariat's sheet has them
+                    row[1] = datetime.strptime(row[1], "%d/%m/%Y")  # type: ignore[call-overload]
+                sheet.append(row)
+        path = tmp_path / "chi-dao.xlsx"
+        book.save(path)
+        code, out, err = run(capsys, "import", str(path))
+        assert code == 0, err
+        assert "25 văn bản, 77 nhiệm vụ" in out
+        listing = list_json(capsys, "--as-of", "26/11/2026", "--page-size", "1")
+        assert listing["total"] == 77
+    finally:
+        set_runtime(None)
