@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from directives.clock import Clock, SystemClock
+from directives.clock import Clock, FixedClock, SystemClock
 from directives.db.engine import make_engine, make_session_factory
 from directives.settings import Settings
 
@@ -30,7 +30,9 @@ class Runtime:
         """Build the runtime; connects lazily (nothing happens until first use)."""
         settings = settings or Settings()
         engine = make_engine(settings.resolved_database_url)
-        return cls(settings, engine, make_session_factory(engine), clock or SystemClock())
+        if clock is None:
+            clock = FixedClock(settings.now) if settings.now else SystemClock()
+        return cls(settings, engine, make_session_factory(engine), clock)
 
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:

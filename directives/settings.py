@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 TIMEZONE = "Asia/Ho_Chi_Minh"
@@ -18,8 +20,19 @@ class Settings(BaseSettings):
     database_url: str = ""  # empty → a SQLite file under var_dir
     smtp_url: str | None = None  # unset → messages are written as .eml files under var/mail/
     mail_from: str = "Văn phòng UBND tỉnh <vanphong@localhost>"
+    smtp_connections: int = Field(default=4, ge=1, le=64)
+    smtp_timeout: float = Field(default=30.0, gt=0)
+    smtp_max_attempts: int = Field(default=8, ge=1, le=50)
+    office_name: str = "Văn phòng UBND tỉnh"
+    app_url: str = ""  # the web app's address, for links in emails (empty: no links)
+    now: datetime | None = None  # a fixed clock for replays and tests (ISO 8601 with offset)
     policy_file: Path | None = None
     timezone: str = TIMEZONE
+
+    @property
+    def mail_dir(self) -> Path:
+        """Where messages go as .eml files when no SMTP URL is set."""
+        return self.var_dir / "mail"
 
     @property
     def resolved_database_url(self) -> str:

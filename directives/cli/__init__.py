@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from directives.cli import admin, sample, stats, tasks
+from directives.cli import admin, outbox, sample, stats, tasks
 from directives.cli._common import run_guarded
 
 app = typer.Typer(
@@ -21,6 +21,7 @@ app.add_typer(admin.officers_app, name="officers")
 app.add_typer(tasks.tasks_app, name="tasks")
 app.add_typer(tasks.extend_app, name="extend")
 app.add_typer(sample.sample_app, name="sample")
+app.add_typer(outbox.outbox_app, name="outbox")
 app.add_typer(sample.history_app, name="history")
 app.command("import")(tasks.import_file)
 app.command("ack")(tasks.ack)

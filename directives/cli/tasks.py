@@ -13,6 +13,7 @@ from directives.cli._common import Format, actor, day, runtime, unit_of_work
 from directives.cli._output import emit
 from directives.importing import read_task_rows
 from directives.services import intake, lifecycle, queries
+from directives.services.mailing import MailSettings
 from directives.timeliness import Standing
 from directives.workflow import EVENT_LABELS, State
 
@@ -44,21 +45,18 @@ def import_file(
     rows = read_task_rows(path)
     batch = intake.directives_from_rows(rows)
     rt = runtime()
-    with unit_of_work() as s:
-        if sys.stderr.isatty() and len(rows) > 1000:
-            with Progress(transient=True) as progress:
-                bar = progress.add_task("Đang ghi", total=len(batch))
-                stored = []
-                for chunk_start in range(0, len(batch), 200):
-                    chunk = batch[chunk_start : chunk_start + 200]
-                    stored += intake.issue_directives(
-                        s, chunk, actor=actor(as_), clock=rt.clock, source=path.name
-                    )
-                    progress.advance(bar, len(chunk))
-        else:
-            stored = intake.issue_directives(
-                s, batch, actor=actor(as_), clock=rt.clock, source=path.name
-            )
+    mail = MailSettings.from_settings(rt.settings)
+    with unit_of_work() as s, Progress(transient=True, disable=not sys.stderr.isatty()) as bar:
+        job = bar.add_task("Đang ghi", total=len(batch))
+        stored = intake.issue_directives(
+            s,
+            batch,
+            actor=actor(as_),
+            clock=rt.clock,
+            source=path.name,
+            mail=mail,
+            progress=lambda n: bar.advance(job, n),
+        )
     typer.echo(f"Đã nhập {len(stored)} văn bản, {len(rows)} nhiệm vụ từ {path.name}.")
 
 

@@ -28,7 +28,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
-            url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs
+            # check_same_thread off: the dispatcher settles messages from worker threads; the
+            # pool still hands each connection to one thread at a time.
+            url,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+            **kwargs,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine

@@ -10,6 +10,7 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine
 
+from directives.db import outbox_tables  # noqa: F401  (registers the outbox tables)
 from directives.db.tables import Base
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -42,3 +43,10 @@ def schema_drift(engine: Engine) -> list[object]:
     with engine.connect() as conn:
         ctx = MigrationContext.configure(conn, opts={"compare_type": True})
         return list(compare_metadata(ctx, Base.metadata))
+
+
+def head_revision() -> str | None:
+    """The newest revision the packaged migrations define."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from directives.calendar import WorkingCalendar
-from directives.clock import Clock
+from directives.clock import Clock, today
 from directives.db.tables import (
     Agency,
     CodeCounter,
@@ -29,6 +29,7 @@ from directives.domain import DeadlineSpec, DirectiveKind, Priority
 from directives.errors import ImportFileError, InvalidInput, RowError
 from directives.importing import TaskRow
 from directives.services.calendar import compute_deadline, load_calendar
+from directives.services.mailing import MailSettings, notify_assigned
 from directives.workflow import Actor, State
 
 MAX_CONTENT = 10_000
@@ -150,8 +151,13 @@ def issue_directives(
     actor: Actor,
     clock: Clock,
     source: str = "form",
+    mail: MailSettings | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> list[Directive]:
-    """Store directives with their tasks, all or nothing; every bad value is reported at once."""
+    """Store directives with their tasks, all or nothing; every bad value is reported at once.
+
+    With ``mail``, the assignment messages are enqueued in the same transaction.
+    """
     refs = _refs(session)
     existing = set(session.execute(select(Directive.number, Directive.year)).all())
     explicit = [t.code for d in directives for t in d.tasks if t.code]
@@ -176,7 +182,17 @@ def issue_directives(
             _check(refs, d, t, t.row or i)
     if refs.errors:
         raise ImportFileError(source, refs.errors[:1000])
-    return [_store(session, refs, d, actor=actor, clock=clock) for d in directives]
+    stored = []
+    for d in directives:
+        stored.append(_store(session, refs, d, actor=actor, clock=clock))
+        if progress is not None:
+            progress(1)
+    if mail is not None:
+        task_ids = list(
+            session.scalars(select(Task.id).where(Task.directive_id.in_([d.id for d in stored])))
+        )
+        notify_assigned(session, task_ids, on=today(clock), now=clock.now(), mail=mail)
+    return stored
 
 
 def _store(

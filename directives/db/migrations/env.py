@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+from directives.db import outbox_tables  # noqa: F401  (registers the outbox tables)
 from directives.db.engine import make_engine
 from directives.db.tables import Base
 from directives.settings import Settings

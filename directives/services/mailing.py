@@ -1,0 +1,133 @@
+"""Turning tasks into mail: the plain template data of each task, and who receives what.
+
+Everything produced here is JSON-able plain data; ``notifications`` renders it at send time.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from directives.calendar import WorkingCalendar
+from directives.db.tables import Agency, Officer, Task
+from directives.domain import DeadlineSpec, DirectiveKind
+from directives.services import outbox
+from directives.services.calendar import load_calendar
+from directives.settings import Settings
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    """What every message needs from the installation."""
+
+    sender: str
+    office: str
+    app_url: str = ""
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> MailSettings:
+        """From DIRECTIVES_MAIL_FROM, DIRECTIVES_OFFICE_NAME and DIRECTIVES_APP_URL."""
+        return cls(settings.mail_from, settings.office_name, settings.app_url)
+
+
+def task_line(task: Task, as_of: date, cal: WorkingCalendar, app_url: str = "") -> dict[str, Any]:
+    """One row of a message's task table."""
+    deadline = task.deadline
+    spec = DeadlineSpec(on=task.stated_deadline, working_days=task.deadline_working_days)
+    left = late = None
+    if deadline is not None:
+        if as_of <= deadline:
+            left = cal.wd(as_of, deadline)
+        else:
+            late = cal.wd(deadline, as_of)
+    return {
+        "code": task.code,
+        "content": task.content,
+        "directive": task.directive.number,
+        "directive_date": task.directive.issued_on.isoformat(),
+        "directive_kind": DirectiveKind(task.directive.kind).label,
+        "lead_agency": task.lead_agency.name,
+        "deadline": deadline.isoformat() if deadline else None,
+        "deadline_text": spec.text(),
+        "days_left": left,
+        "days_late": late,
+        "link": f"{app_url.rstrip('/')}/tasks/{task.code}" if app_url else "",
+    }
+
+
+def people(agency: Agency) -> list[tuple[str, str]]:
+    """An agency's focal addresses, each with the agency's name as display name."""
+    return [(agency.name, email) for email in agency.focal_emails]
+
+
+def _officer(officers: set[Officer]) -> tuple[str, str] | None:
+    return (next(iter(officers)).name, next(iter(officers)).email) if len(officers) == 1 else None
+
+
+def notify_assigned(
+    session: Session, task_ids: Sequence[int], *, on: date, now: datetime, mail: MailSettings
+) -> list[int]:
+    """Enqueue the assignment of new tasks: one message per lead agency, a copy per coordinator.
+
+    Runs in the intake's transaction, so a directive is never stored without its notices.
+    """
+    if not task_ids:
+        return []
+    decisions = [outbox.Decision("assigned", tid, None, 0) for tid in task_ids]
+    tasks = {
+        t.id: t
+        for t in session.scalars(
+            select(Task)
+            .where(Task.id.in_(task_ids))
+            .options(
+                selectinload(Task.directive),
+                selectinload(Task.lead_agency),
+                selectinload(Task.coordinators),
+                selectinload(Task.officer),
+            )
+        )
+    }
+    # The key ignores the deadline for an assignment: it is sent once, whatever happens later.
+    new = outbox.record_notices(session, decisions, decided_on=on, now=now)
+    cal = load_calendar(session)
+    by_lead: dict[int, list[Task]] = defaultdict(list)
+    by_coordinator: dict[int, list[Task]] = defaultdict(list)
+    agencies: dict[int, Agency] = {}
+    for key, _notice in new.items():
+        task = tasks[key[1]]
+        by_lead[task.lead_agency_id].append(task)
+        agencies[task.lead_agency_id] = task.lead_agency
+        for coordinator in task.coordinators:
+            by_coordinator[coordinator.id].append(task)
+            agencies[coordinator.id] = coordinator
+    notice_of = {key[1]: nid for key, nid in new.items()}
+    mails = []
+    for groups, coordinating in ((by_lead, False), (by_coordinator, True)):
+        for agency_id, group in groups.items():
+            group.sort(key=lambda t: t.code)
+            agency = agencies[agency_id]
+            officers = {t.officer for t in group if t.officer is not None}
+            mails.append(
+                outbox.Mail(
+                    kind="assigned",
+                    to=people(agency),
+                    cc=[] if coordinating else [(o.name, o.email) for o in officers],
+                    reply_to=_officer(officers),
+                    notice_ids=[notice_of[t.id] for t in group],
+                    context={
+                        "office": mail.office,
+                        "recipient": agency.name,
+                        "app_url": mail.app_url,
+                        "as_of": on.isoformat(),
+                        "coordinating": coordinating,
+                        "tasks": [task_line(t, on, cal, mail.app_url) for t in group],
+                    },
+                )
+            )
+    return outbox.enqueue(session, mails, sender=mail.sender, now=now)

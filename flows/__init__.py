@@ -1,0 +1,1 @@
+"""Scheduled jobs composing the register (``directives``) and delivery (``notifications``)."""
