@@ -2,4 +2,5 @@
 
 from directives.cli import main
 
-main()
+if __name__ == "__main__":  # guarded: the dispatcher's spawned workers import this module
+    main()

@@ -7,13 +7,15 @@ A message that cannot be built or sent is settled on its own; it never stops the
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import os
 import secrets
 import socket
 from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from email.message import EmailMessage
 from typing import Any
 
 from directives.runtime import Runtime
@@ -62,11 +64,11 @@ class _Settler:
     def __init__(self, rt: Runtime, now: datetime, worker: str, summary: DispatchSummary):
         self.rt, self.now, self.worker, self.summary = rt, now, worker, summary
 
-    def settle(self, message_id: int, delivery: Delivery) -> None:
+    def settle(self, claimed: outbox.Claimed, delivery: Delivery) -> None:
         with self.rt.unit_of_work() as s:
             status = outbox.record_attempt(
                 s,
-                message_id,
+                claimed,
                 _as_result(delivery),
                 now=self.now,
                 worker=self.worker,
@@ -75,34 +77,86 @@ class _Settler:
         self.summary.statuses[status] += 1
 
 
-def _build(claimed: outbox.Claimed, now: datetime) -> EmailMessage | Delivery:
+def render_bytes(payload: dict[str, Any], now: datetime) -> bytes | str:
+    """The message's bytes, or why it cannot be built (bad stored data makes it dead)."""
     try:
-        return build(outgoing_from_json(claimed.payload), date=now)
-    except (
-        Exception
-    ) as exc:  # any bad stored data (a missing key, a bad address): dead, not a crash
-        return Delivery(error=f"không dựng được thư: {type(exc).__name__}: {exc}", permanent=True)
+        return bytes(build(outgoing_from_json(payload), date=now))
+    except Exception as exc:  # a missing key, a bad address…: that message dies, the run goes on
+        return f"không dựng được thư: {type(exc).__name__}: {exc}"
+
+
+class _Renderer:
+    """Builds messages, on a second core when there are many (building is CPU-bound)."""
+
+    POOL_FROM = 50  # below this many messages a worker process costs more than it saves
+
+    def __init__(self) -> None:
+        self.pool: ProcessPoolExecutor | None = None
+
+    def submit(self, claimed: list[outbox.Claimed], now: datetime) -> list[Future[bytes | str]]:
+        if self.pool is None and len(claimed) >= self.POOL_FROM:
+            # spawn, not fork: a forked child would share (and on exit close) database sockets.
+            self.pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        if self.pool is not None:
+            return [self.pool.submit(render_bytes, c.payload, now) for c in claimed]
+        futures: list[Future[bytes | str]] = []
+        for c in claimed:
+            f: Future[bytes | str] = Future()
+            f.set_result(render_bytes(c.payload, now))
+            futures.append(f)
+        return futures
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown()
+
+
+Item = tuple[outbox.Claimed, "Future[bytes | str]"]
 
 
 async def _smtp_worker(
-    queue: asyncio.Queue[outbox.Claimed], config: SmtpConfig, settler: _Settler, now: datetime
+    queue: asyncio.Queue[Item | None], config: SmtpConfig, settler: _Settler
 ) -> None:
     conn = SmtpConnection(config)
     try:
-        while True:
-            try:
-                claimed = queue.get_nowait()
-            except asyncio.QueueEmpty:
-                return
-            built = _build(claimed, now)
-            if isinstance(built, Delivery):
-                delivery = built
+        while (item := await queue.get()) is not None:
+            claimed, rendering = item
+            data = await asyncio.wrap_future(rendering)
+            if isinstance(data, str):
+                delivery = Delivery(error=data, permanent=True)
             else:
                 sender = claimed.payload["sender"]["email"]
-                delivery = await conn.send(built, sender, claimed.pending)
-            await asyncio.to_thread(settler.settle, claimed.id, delivery)
+                delivery = await conn.send(data, sender, claimed.pending)
+            # Settled inline: a short local transaction. A thread would only fight the event
+            # loop for the GIL and delay every socket read.
+            settler.settle(claimed, delivery)
     finally:
         await conn.close()
+
+
+async def _dispatch_smtp(
+    claim_next: Callable[[int], list[outbox.Claimed]],
+    renderer: _Renderer,
+    config: SmtpConfig,
+    settler: _Settler,
+    *,
+    connections: int,
+    batch: int,
+    now: datetime,
+) -> None:
+    """Claim in batches while the connections stay open; claim again when the queue runs low."""
+    queue: asyncio.Queue[Item | None] = asyncio.Queue(maxsize=batch)
+
+    async def produce() -> None:
+        while claimed := claim_next(batch):
+            for item in zip(claimed, renderer.submit(claimed, now), strict=True):
+                await queue.put(item)
+        for _ in range(connections):
+            await queue.put(None)
+
+    await asyncio.gather(
+        produce(), *(_smtp_worker(queue, config, settler) for _ in range(connections))
+    )
 
 
 def dispatch(
@@ -113,31 +167,44 @@ def dispatch(
     worker = worker_name()
     summary = DispatchSummary()
     settler = _Settler(rt, now, worker, summary)
-    url = rt.settings.smtp_url
-    config = SmtpConfig.from_url(url, timeout=rt.settings.smtp_timeout) if url else None
-    files = FileMailer(rt.settings.mail_dir)
-    while limit is None or summary.claimed < limit:
-        size = batch if limit is None else min(batch, limit - summary.claimed)
+
+    def claim_next(size: int) -> list[outbox.Claimed]:
+        if limit is not None:
+            size = min(size, limit - summary.claimed)
+        if size <= 0:
+            return []
         with rt.unit_of_work() as s:
             claimed = outbox.claim(s, now=now, worker=worker, limit=size)
-        if not claimed:
-            break
         summary.claimed += len(claimed)
-        if config is None:
+        return claimed
+
+    url = rt.settings.smtp_url
+    if not url:
+        files = FileMailer(rt.settings.mail_dir)
+        while claimed := claim_next(batch):
             for c in claimed:
-                built = _build(c, now)
-                delivery = built if isinstance(built, Delivery) else files.send(built, c.pending)
-                settler.settle(c.id, delivery)
-            continue
-        queue: asyncio.Queue[outbox.Claimed] = asyncio.Queue()
-        for c in claimed:
-            queue.put_nowait(c)
-
-        async def run_workers(
-            q: asyncio.Queue[outbox.Claimed] = queue, cfg: SmtpConfig = config
-        ) -> None:
-            workers = min(rt.settings.smtp_connections, q.qsize())
-            await asyncio.gather(*(_smtp_worker(q, cfg, settler, now) for _ in range(workers)))
-
-        asyncio.run(run_workers())
+                data = render_bytes(c.payload, now)
+                delivery = (
+                    Delivery(error=data, permanent=True)
+                    if isinstance(data, str)
+                    else files.send(data, c.payload["message_id"], c.pending)
+                )
+                settler.settle(c, delivery)
+        return summary
+    config = SmtpConfig.from_url(url, timeout=rt.settings.smtp_timeout)
+    renderer = _Renderer()
+    try:
+        asyncio.run(
+            _dispatch_smtp(
+                claim_next,
+                renderer,
+                config,
+                settler,
+                connections=rt.settings.smtp_connections,
+                batch=batch,
+                now=now,
+            )
+        )
+    finally:
+        renderer.close()
     return summary

@@ -22,11 +22,11 @@ class FileMailer:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
-    def send(self, msg: EmailMessage, recipients: list[str]) -> Delivery:
-        """Write ``msg``; every recipient counts as accepted."""
+    def send(self, msg: EmailMessage | bytes, message_id: str, recipients: list[str]) -> Delivery:
+        """Write ``msg`` (built, or its bytes); every recipient counts as accepted."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        target = self.folder / eml_name(str(msg["Message-ID"]))
+        target = self.folder / eml_name(message_id)
         tmp = target.with_suffix(".tmp")
-        tmp.write_bytes(msg.as_bytes(policy=SMTP_POLICY))
+        tmp.write_bytes(msg if isinstance(msg, bytes) else msg.as_bytes(policy=SMTP_POLICY))
         os.replace(tmp, target)
         return Delivery(accepted=tuple(recipients))

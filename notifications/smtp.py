@@ -122,7 +122,9 @@ class SmtpConnection:
         except (aiosmtplib.SMTPException, OSError):
             client.close()
 
-    async def send(self, msg: EmailMessage, sender: str, recipients: Sequence[str]) -> Delivery:
+    async def send(
+        self, msg: EmailMessage | bytes, sender: str, recipients: Sequence[str]
+    ) -> Delivery:
         """Hand ``msg`` to the server; an idle connection the server dropped is reopened once."""
         started = time.monotonic()
         reused = self._client is not None and self._sent_on_this_connection > 0
@@ -143,13 +145,16 @@ class SmtpConnection:
             ms,
         )
 
-    async def _attempt(self, msg: EmailMessage, sender: str, recipients: Sequence[str]) -> Delivery:
+    async def _attempt(
+        self, msg: EmailMessage | bytes, sender: str, recipients: Sequence[str]
+    ) -> Delivery:
         try:
             if self._client is None or not self._client.is_connected:
                 self._client = await self._connect()
-            errors, _ = await self._client.send_message(
-                msg, sender=sender, recipients=list(recipients)
-            )
+            # Serialized once with the message's own policy (CRLF, 7-bit): what was built is
+            # exactly what goes out, and aiosmtplib does not flatten it a second time.
+            data = msg if isinstance(msg, bytes) else bytes(msg)
+            errors, _ = await self._client.sendmail(sender, list(recipients), data)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             return _split({r.recipient: (r.code, r.message) for r in exc.recipients}, recipients)
         except (

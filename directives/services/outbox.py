@@ -18,9 +18,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from email.utils import parseaddr
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import Table, and_, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -150,12 +150,20 @@ def _dedupe(addresses: Iterable[str]) -> list[str]:
 
 @dataclass(frozen=True)
 class Claimed:
-    """A message won by this dispatcher: what to send and to whom (still undelivered)."""
+    """A message won by this dispatcher: what to send, to whom, and its state when claimed."""
 
     id: int
     payload: dict[str, Any]
-    pending: list[str]
+    recipients: list[str]
+    delivered: list[str]
+    refused: dict[str, str]
     attempts: int
+
+    @property
+    def pending(self) -> list[str]:
+        """The recipients not yet delivered to nor refused."""
+        done = {a.lower() for a in self.delivered} | {a.lower() for a in self.refused}
+        return [a for a in self.recipients if a.lower() not in done]
 
 
 def claim(session: Session, *, now: datetime, worker: str, limit: int = 200) -> list[Claimed]:
@@ -183,12 +191,7 @@ def claim(session: Session, *, now: datetime, worker: str, limit: int = 200) -> 
         )
         .execution_options(synchronize_session=False)
     )
-    out = []
-    for mid, payload, recipients, delivered, refused, attempts in session.execute(stmt):
-        done = {a.lower() for a in delivered} | {a.lower() for a in refused}
-        out.append(
-            Claimed(mid, payload, [a for a in recipients if a.lower() not in done], attempts)
-        )
+    out = [Claimed(*row) for row in session.execute(stmt)]
     return sorted(out, key=lambda c: c.id)
 
 
@@ -213,54 +216,62 @@ def backoff(attempts: int) -> timedelta:
 
 def record_attempt(
     session: Session,
-    message_id: int,
+    claimed: Claimed,
     result: Result,
     *,
     now: datetime,
     worker: str,
     max_attempts: int = MAX_ATTEMPTS,
 ) -> str:
-    """Settle a claimed message after an attempt; returns its new status."""
-    msg = session.get(OutboxMessage, message_id, with_for_update=True)
-    if msg is None:
-        raise NotFound(f"không có thư số {message_id}")
-    if msg.status != "sending" or msg.claimed_by != worker:
-        # Our claim expired and another dispatcher retook it: record the attempt, leave the state.
-        _log(session, msg, result, now, "stale")
-        return msg.status
-    delivered = _dedupe([*msg.delivered, *result.accepted])
-    refused = {**msg.refused, **(result.refused or {})}
+    """Settle a claimed message after an attempt; returns its new status.
+
+    One guarded UPDATE (still claimed by ``worker``) and one INSERT: the dispatcher settles every
+    message in its own transaction, so this is kept to the two statements it needs.
+    """
+    delivered = _dedupe([*claimed.delivered, *result.accepted])
+    refused = {**claimed.refused, **(result.refused or {})}
     done = {a.lower() for a in delivered} | {a.lower() for a in refused}
-    remaining = [a for a in msg.recipients if a.lower() not in done]
-    msg.delivered, msg.refused = delivered, refused
+    remaining = [a for a in claimed.recipients if a.lower() not in done]
+    values: dict[str, Any] = {"delivered": delivered, "refused": refused, "claimed_by": None}
     if result.error is not None and result.permanent:
-        msg.status, msg.last_error = "dead", result.error
+        values |= {"status": "dead", "last_error": result.error}
         outcome = "permanent"
     elif not remaining:
-        msg.status = "sent" if delivered else "dead"
-        msg.sent_at = now if delivered else None
-        msg.last_error = None if delivered else "mọi người nhận đều bị từ chối"
+        values |= {
+            "status": "sent" if delivered else "dead",
+            "sent_at": now if delivered else None,
+            "last_error": None if delivered else "mọi người nhận đều bị từ chối",
+        }
         outcome = "sent" if not refused else "partial"
     else:
-        reason = result.error or "; ".join(f"{a}: {r}" for a, r in (result.deferred or {}).items())
-        msg.last_error = reason
-        if msg.attempts >= max_attempts:
-            msg.status = "dead"
+        deferred = "; ".join(f"{a}: {r}" for a, r in (result.deferred or {}).items())
+        values["last_error"] = result.error or deferred
+        if claimed.attempts >= max_attempts:
+            values["status"] = "dead"
         else:
-            msg.status, msg.next_attempt_at = "failed", now + backoff(msg.attempts)
+            values |= {"status": "failed", "next_attempt_at": now + backoff(claimed.attempts)}
         outcome = "temporary"
-    msg.claimed_by = None
-    _log(session, msg, result, now, outcome)
-    return msg.status
+    table = cast(Table, OutboxMessage.__table__)
+    won = session.execute(
+        update(table)
+        .where(table.c.id == claimed.id, table.c.status == "sending", table.c.claimed_by == worker)
+        .values(**values)
+        .returning(table.c.id)
+    ).first()
+    if won is None:
+        # Our claim expired and another dispatcher retook it: log the attempt, leave the state.
+        outcome, values["status"] = "stale", "sending"
+    _log(session, claimed.id, result, now, outcome)
+    return str(values["status"])
 
 
-def _log(session: Session, msg: OutboxMessage, result: Result, now: datetime, outcome: str) -> None:
+def _log(session: Session, message_id: int, result: Result, now: datetime, outcome: str) -> None:
     reply = result.error or "; ".join(
         f"{a}: {r}" for a, r in {**(result.refused or {}), **(result.deferred or {})}.items()
     )
-    session.add(
-        DeliveryAttempt(
-            message_id=msg.id,
+    session.execute(
+        insert(cast(Table, DeliveryAttempt.__table__)).values(
+            message_id=message_id,
             at=now,
             duration_ms=result.duration_ms,
             outcome=outcome,

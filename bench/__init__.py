@@ -1,0 +1,1 @@
+"""Benchmarks of the directive-tracking engine (not part of the installed package)."""
