@@ -22,6 +22,7 @@ from directives.db import migrate
 from directives.db.engine import make_engine, make_session_factory
 from directives.db.tables import Base
 from directives.runtime import Runtime
+from directives.services.calendar import ensure_index
 from directives.settings import Settings
 
 PG_ADMIN_URL = os.environ.get(
@@ -56,9 +57,7 @@ def pg_url() -> Iterator[str]:
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    engine = make_engine(url)
-    migrate.upgrade(engine)
-    engine.dispose()
+    _migrate_and_index(url)
     yield url
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -69,15 +68,23 @@ def pg_url() -> Iterator[str]:
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A SQLite file migrated to head once; each test gets a copy."""
     path = tmp_path_factory.mktemp("template") / "template.sqlite3"
-    engine = make_engine(f"sqlite:///{path}")
-    migrate.upgrade(engine)
-    engine.dispose()
+    _migrate_and_index(f"sqlite:///{path}")
     return path
+
+
+def _migrate_and_index(url: str) -> None:
+    """Migrate to head and build the working-day index once, as `db upgrade` does."""
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    with make_session_factory(engine)() as session, session.begin():
+        ensure_index(session)
+    engine.dispose()
 
 
 def _truncate_all(url: str) -> None:
     engine = create_engine(url)
-    names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    kept = {"calendar_days", "engine_meta"}  # the working-day index survives between tests
+    names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables if t.name not in kept)
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
     engine.dispose()

@@ -34,6 +34,8 @@ def db_upgrade() -> None:
     """
     rt = runtime()
     migrate.upgrade(rt.engine)
+    with unit_of_work() as s:
+        cal_service.ensure_index(s)
     typer.echo(f"Cơ sở dữ liệu ở phiên bản {migrate.current_revision(rt.engine)}.")
 
 

@@ -122,7 +122,7 @@ class Task(Base):
     leader_id: Mapped[int | None] = mapped_column(ForeignKey("leaders.id"))
     officer_id: Mapped[int | None] = mapped_column(ForeignKey("officers.id"))
     sector: Mapped[str | None] = mapped_column(String(100))
-    priority: Mapped[str] = mapped_column(String(10), default="normal")
+    priority: Mapped[str] = mapped_column(String(20), default="normal")
     source_ref: Mapped[str | None] = mapped_column(String(300))
     # The deadline as written: a date, or N working days from the issue date; neither = standing.
     stated_deadline: Mapped[date | None] = mapped_column(Date)
@@ -228,6 +228,26 @@ class CalendarOverride(Base):
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     working: Mapped[bool] = mapped_column(Boolean)
     note: Mapped[str] = mapped_column(String(300), default="")
+
+
+class CalendarDay(Base):
+    """The working-day index: for every day, the working days up to it (``wd`` is a subtraction).
+
+    Derived from the calendar in force and rebuilt whenever it changes (see ``calendar_index``).
+    """
+
+    __tablename__ = "calendar_days"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    ordinal: Mapped[int] = mapped_column(Integer)
+    working: Mapped[bool] = mapped_column(Boolean)
+
+
+class EngineMeta(Base):
+    """Small facts about the database itself, e.g. which calendar the index was built from."""
+
+    __tablename__ = "engine_meta"
+    key: Mapped[str] = mapped_column(String(50), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
 
 
 class CodeCounter(Base):

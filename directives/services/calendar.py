@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date
+import hashlib
+from datetime import date, timedelta
 from functools import lru_cache
 
 import holidays as holidays_pkg
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from directives.calendar import DEFAULT_FIRST, DEFAULT_LAST, WorkingCalendar
-from directives.db.tables import CalendarOverride, Task
+from directives.db.tables import CalendarDay, CalendarOverride, EngineMeta, Task
 from directives.errors import InvalidInput
 
 
@@ -24,6 +25,42 @@ def _vietnam() -> tuple[frozenset[date], frozenset[date]]:
 def _build(overrides: tuple[tuple[date, bool], ...]) -> WorkingCalendar:
     off, worked = _vietnam()
     return WorkingCalendar.build(holidays=off, weekend_workdays=worked, overrides=dict(overrides))
+
+
+def fingerprint(cal: WorkingCalendar) -> str:
+    """Identifies a calendar's exceptions, so the stored index can tell when it is stale."""
+    text = repr((cal.first, cal.last, sorted(cal.off), sorted(cal.worked)))
+    return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
+
+
+INDEX_KEY = "calendar_index"
+
+
+def ensure_index(session: Session) -> WorkingCalendar:
+    """The calendar in force, with its working-day index in the database brought up to date.
+
+    The index (``calendar_days``) lets SQL count working days by subtracting two ordinals.
+    It is rebuilt (about 40,000 rows) only when the calendar changed since it was built.
+    """
+    cal = load_calendar(session)
+    print_ = fingerprint(cal)
+    meta = session.get(EngineMeta, INDEX_KEY)
+    if meta is not None and meta.value == print_:
+        return cal
+    session.execute(delete(CalendarDay))
+    rows = []
+    day = cal.first
+    while day <= cal.last:
+        rows.append({"day": day, "ordinal": cal.ordinal(day), "working": cal.is_working(day)})
+        day += timedelta(days=1)
+    for start in range(0, len(rows), 5000):
+        session.execute(insert(CalendarDay), rows[start : start + 5000])
+    if meta is None:
+        session.add(EngineMeta(key=INDEX_KEY, value=print_))
+    else:
+        meta.value = print_
+    session.flush()
+    return cal
 
 
 def public_holidays(year: int) -> dict[date, str]:
@@ -53,7 +90,7 @@ def set_day(session: Session, day: date, *, working: bool, note: str = "") -> in
     else:
         row.working, row.note = working, note
     session.flush()
-    return recompute_deadlines(session, load_calendar(session))
+    return recompute_deadlines(session, ensure_index(session))
 
 
 def remove_day(session: Session, day: date) -> int:
@@ -65,7 +102,7 @@ def remove_day(session: Session, day: date) -> int:
         )
     session.delete(row)
     session.flush()
-    return recompute_deadlines(session, load_calendar(session))
+    return recompute_deadlines(session, ensure_index(session))
 
 
 def compute_deadline(

@@ -5,13 +5,15 @@ It mirrors ``directives.timeliness.standing_as_of`` exactly (a test compares the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, exists, func, literal, or_, select
 
 from directives.calendar import WorkingCalendar
 from directives.db.tables import Extension, Task, TaskPause
-from directives.timeliness import DUE_SOON_WINDOW
+from directives.timeliness import DUE_SOON_WINDOW, Grid
 
 
 def effective_deadline(as_of: date) -> ColumnElement[date]:
@@ -43,8 +45,10 @@ def paused(as_of: date) -> ColumnElement[bool]:
     return and_(Task.has_pauses, covering)
 
 
-def grid(as_of: date, calendar: WorkingCalendar) -> ColumnElement[str]:
-    """The ``Grid`` value of every task as of ``as_of``."""
+def _classify(
+    as_of: date, calendar: WorkingCalendar, out: Callable[[Grid], object]
+) -> ColumnElement[Any]:
+    """One CASE over the grid rules; ``out`` says what each outcome evaluates to."""
     eff = effective_deadline(as_of)
     # wd(as_of, D) <= window  ⟺  D is before the (window + 1)-th working day after as_of.
     cutoff = calendar.add(as_of, DUE_SOON_WINDOW + 1)
@@ -53,21 +57,39 @@ def grid(as_of: date, calendar: WorkingCalendar) -> ColumnElement[str]:
         else_=literal(as_of),
     )
     return case(
-        (Task.assigned_on > as_of, "not_assigned"),
+        (Task.assigned_on > as_of, out(Grid.NOT_ASSIGNED)),
         (
             and_(Task.confirmed_on.is_not(None), Task.confirmed_on <= as_of),
             case(
-                (eff.is_(None), "done_no_deadline"),
-                (Task.completed_on < eff, "done_early"),
-                (Task.completed_on == eff, "done_on_the_day"),
-                else_="done_late",
+                (eff.is_(None), out(Grid.DONE_NO_DEADLINE)),
+                (Task.completed_on < eff, out(Grid.DONE_EARLY)),
+                (Task.completed_on == eff, out(Grid.DONE_ON_THE_DAY)),
+                else_=out(Grid.DONE_LATE),
             ),
         ),
-        (and_(Task.cancelled_on.is_not(None), Task.cancelled_on <= as_of), "cancelled"),
-        (paused(as_of), "paused"),
-        (eff.is_(None), "standing"),
-        (reference > eff, "overdue"),
-        (literal(as_of) > eff, "within_term"),
-        (eff < cutoff, "due_soon"),
-        else_="within_term",
+        (and_(Task.cancelled_on.is_not(None), Task.cancelled_on <= as_of), out(Grid.CANCELLED)),
+        (paused(as_of), out(Grid.PAUSED)),
+        (eff.is_(None), out(Grid.STANDING)),
+        (reference > eff, out(Grid.OVERDUE)),
+        (literal(as_of) > eff, out(Grid.WITHIN_TERM)),
+        (eff < cutoff, out(Grid.DUE_SOON)),
+        else_=out(Grid.WITHIN_TERM),
     )
+
+
+def grid(as_of: date, calendar: WorkingCalendar) -> ColumnElement[str]:
+    """The ``Grid`` value of every task as of ``as_of``."""
+    return _classify(as_of, calendar, lambda g: g.value)
+
+
+URGENCY = [Grid.OVERDUE, Grid.DUE_SOON, Grid.WITHIN_TERM, Grid.STANDING, Grid.PAUSED]
+
+
+def urgency(as_of: date, calendar: WorkingCalendar) -> ColumnElement[int]:
+    """A sort key: overdue first, then due soon, within term, standing, paused; the rest last.
+
+    Its own CASE, not a CASE over ``grid``: nesting would repeat every branch per rank, which
+    PostgreSQL prices high enough to spend seconds JIT-compiling it.
+    """
+    rank = {g: i for i, g in enumerate(URGENCY)}
+    return _classify(as_of, calendar, lambda g: rank.get(g, len(URGENCY)))

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, aliased
 
 from directives.calendar import WorkingCalendar
@@ -119,7 +119,7 @@ def list_tasks(
         .join(lead, lead.id == Task.lead_agency_id)
         .outerjoin(Leader, Leader.id == Task.leader_id)
         .where(*conditions)
-        .order_by(_urgency(grid), eff.is_(None), eff, Task.code)
+        .order_by(grid_sql.urgency(as_of, cal), eff.is_(None), eff, Task.id)
         .limit(page_size)
         .offset((page - 1) * page_size)
     )
@@ -139,12 +139,6 @@ def list_tasks(
         for task, number, issued, lead_code, leader_code in rows
     ]
     return Page(lines, total, page, page_size)
-
-
-def _urgency(grid: ColumnElement[str]) -> ColumnElement[int]:
-    """Overdue first, then due soon, within term, standing; finished and set-aside tasks last."""
-    order = ["overdue", "due_soon", "within_term", "standing", "paused"]
-    return case(*[(grid == g, i) for i, g in enumerate(order)], else_=len(order))
 
 
 def load_facts(session: Session, tasks: Sequence[Task]) -> dict[int, TaskFacts]:

@@ -2,82 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from directives.db.tables import Agency, Leader, Task
-from directives.figures import PeriodReport, change, period_report, previous_period
-from directives.services.calendar import load_calendar
-from directives.services.queries import _extensions_and_pauses
-from directives.timeliness import TaskFacts
-
-_COLUMNS = (
-    Task.id,
-    Task.has_extensions,
-    Task.has_pauses,
-    Task.assigned_on,
-    Task.original_deadline,
-    Task.deadline,
-    Task.submitted_on,
-    Task.completed_on,
-    Task.confirmed_on,
-    Task.cancelled_on,
-)
-
-
-def _facts(
-    session: Session, start: date, end: date, *, agency: str | None, leader: str | None
-) -> Iterator[tuple[str, TaskFacts]]:
-    # Tasks that cannot touch [start, end]: assigned after it, or finished and due before it.
-    before = or_(
-        Task.deadline.is_(None), and_(Task.deadline < start, Task.original_deadline < start)
-    )
-    stmt = (
-        select(Agency.code, *_COLUMNS)
-        .join(Agency, Agency.id == Task.lead_agency_id)
-        .where(Task.assigned_on <= end)
-        .where(~and_(Task.confirmed_on.is_not(None), Task.completed_on < start, before))
-        .where(~and_(Task.cancelled_on.is_not(None), Task.cancelled_on < start))
-    )
-    if agency:
-        stmt = stmt.where(Agency.code == agency.upper())
-    if leader:
-        stmt = stmt.where(
-            Task.leader_id
-            == select(Leader.id).where(Leader.code == leader.upper()).scalar_subquery()
-        )
-    rows = session.execute(stmt).all()
-    extensions, pauses = _extensions_and_pauses(session, None, None)
-    for (
-        code,
-        task_id,
-        _has_ext,
-        _has_pause,
-        assigned,
-        original,
-        _eff,
-        submitted,
-        completed,
-        confirmed,
-        cancelled,
-    ) in rows:
-        yield (
-            code,
-            TaskFacts(
-                assigned_on=assigned,
-                deadline=original,
-                extensions=extensions.get(task_id, ()),
-                submitted_on=submitted,
-                completed_on=completed,
-                confirmed_on=confirmed,
-                cancelled_on=cancelled,
-                pauses=pauses.get(task_id, ()),
-            ),
-        )
+from directives.db.tables import Agency
+from directives.figures import Figures, PeriodReport, change, previous_period
+from directives.services.period_sql import period_report_sql
 
 
 def compute(
@@ -88,11 +21,12 @@ def compute(
     agency: str | None = None,
     leader: str | None = None,
 ) -> tuple[PeriodReport, PeriodReport]:
-    """This period's report and the previous period's of the same length."""
-    cal = load_calendar(session)
+    """This period's report and the previous period's of the same length (aggregated in SQL)."""
     prev_start, prev_end = previous_period(start, end)
-    facts = list(_facts(session, prev_start, end, agency=agency, leader=leader))
-    return (period_report(facts, start, end, cal), period_report(facts, prev_start, prev_end, cal))
+    return (
+        period_report_sql(session, start, end, agency=agency, leader=leader),
+        period_report_sql(session, prev_start, prev_end, agency=agency, leader=leader),
+    )
 
 
 def stats_dict(
@@ -111,6 +45,7 @@ def stats_dict(
     out["by_agency"] = {
         code: {"name": names.get(code, code), **fig.as_dict()}
         for code, fig in sorted(current.by_agency.items())
+        if fig != Figures()  # agencies with nothing in the period are left out
     }
     out["previous"] = {
         "from": previous.start.isoformat(),

@@ -85,7 +85,7 @@ def upgrade() -> None:
     sa.Column('leader_id', sa.Integer(), nullable=True),
     sa.Column('officer_id', sa.Integer(), nullable=True),
     sa.Column('sector', sa.String(length=100), nullable=True),
-    sa.Column('priority', sa.String(length=10), nullable=False),
+    sa.Column('priority', sa.String(length=20), nullable=False),
     sa.Column('source_ref', sa.String(length=300), nullable=True),
     sa.Column('stated_deadline', sa.Date(), nullable=True),
     sa.Column('deadline_working_days', sa.Integer(), nullable=True),
