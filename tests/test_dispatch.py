@@ -25,6 +25,7 @@ from directives.domain import DeadlineSpec
 from directives.runtime import Runtime
 from directives.services.mailing import MailSettings
 from flows.dispatch import dispatch
+from notifications.render import render
 from tests.builders import AGENCIES, OFFICE, seed_registry
 from tests.smtp_server import PASSWORD, USER, SmtpServer
 
@@ -115,6 +116,13 @@ def test_starttls_and_auth_deliver_each_message_once_with_vietnamese_intact(
         assert summary.as_dict()["sent"] == 4
         assert set(srv.handler.by_message_id().values()) == {1}
         received = srv.handler.received
+        with rt.unit_of_work() as s:
+            payloads = {m.message_id: m.payload for m in s.scalars(select(OutboxMessage))}
+        for r in received:  # the subject decodes to exactly what was rendered
+            payload = payloads[str(r.message["Message-ID"])]
+            expected = render(payload["kind"], payload["context"]).subject
+            assert str(r.message["Subject"]) == expected
+            assert "Sở" in expected or "UBND" in expected
         names = sorted(r.message["To"].addresses[0].display_name for r in received)
         assert names == sorted(
             ["Sở Kế hoạch và Đầu tư", "Sở Tài chính", "Sở Xây dựng", "UBND thành phố Bình An"]
@@ -302,3 +310,38 @@ def test_sigkill_mid_batch_then_restart_loses_nothing(rt: Runtime, tmp_path: Pat
         assert statuses(rt) == {"sent": 40}
     finally:
         srv.stop()
+
+
+def test_outbox_commands_list_show_send_and_retry(
+    rt: Runtime, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from directives.cli._common import set_runtime
+    from tests.test_cli import run
+
+    enqueue(rt)
+    with rt.unit_of_work() as s:
+        bad = s.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).first()
+        assert bad is not None
+        bad.payload = {**bad.payload, "context": {}}
+        bad_id = bad.id
+    set_runtime(rt)
+    try:
+        code, out, _ = run(capsys, "outbox", "list", "--format", "json")
+        assert code == 0
+        assert json.loads(out)["counts"] == {"pending": 4}
+        code, out, _ = run(capsys, "outbox", "send", "--format", "json")
+        assert json.loads(out)[0] == {"claimed": 4, "sent": 3, "failed": 0, "dead": 1, "sending": 0}
+        assert len(list(rt.settings.mail_dir.glob("*.eml"))) == 3
+        code, out, _ = run(capsys, "outbox", "show", str(bad_id), "--format", "json")
+        shown = json.loads(out)
+        assert shown["message"]["status"] == "dead"
+        assert "không dựng được thư" in shown["message"]["last_error"]
+        assert shown["items"][0]["outcome"] == "permanent"
+        assert run(capsys, "outbox", "retry", str(bad_id))[0] == 0
+        code, _, err = run(capsys, "outbox", "retry", str(bad_id))
+        assert code == 4
+        assert "chờ gửi" in err or "pending" in err
+    finally:
+        set_runtime(None)

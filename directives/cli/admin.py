@@ -10,7 +10,6 @@ from sqlalchemy import select
 
 from directives.cli._common import Format, day, runtime, unit_of_work
 from directives.cli._output import emit
-from directives.db import migrate
 from directives.db.tables import Agency, Leader, Officer
 from directives.domain import AgencyKind, LeaderRole
 from directives.importing import read_agency_rows, read_leader_rows, read_officer_rows
@@ -32,6 +31,8 @@ def db_upgrade() -> None:
 
     Ví dụ: directives db upgrade
     """
+    from directives.db import migrate  # alembic is only needed here; keep other commands quick
+
     rt = runtime()
     migrate.upgrade(rt.engine)
     with unit_of_work() as s:

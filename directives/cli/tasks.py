@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import Progress
 
 from directives.cli._common import Format, actor, day, runtime, unit_of_work
 from directives.cli._output import emit
@@ -44,6 +43,8 @@ def import_file(
     """
     rows = read_task_rows(path)
     batch = intake.directives_from_rows(rows)
+    from rich.progress import Progress  # imported here: a long import is the only user
+
     rt = runtime()
     mail = MailSettings.from_settings(rt.settings)
     with unit_of_work() as s, Progress(transient=True, disable=not sys.stderr.isatty()) as bar:
