@@ -1,0 +1,71 @@
+"""The database decision of due notices equals DESIGN.md's rules (``reminders.due_notices``)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import select
+
+from directives.db.tables import Task
+from directives.policy import Policy
+from directives.reminders import CHASE_RULES, ESCALATION_RULES, OpenTask, due_notices
+from directives.runtime import Runtime
+from directives.services import queries
+from directives.services.calendar import load_calendar
+from directives.services.decide import decide
+from directives.timeliness import Grid, standing_as_of
+from tests.test_grid_sql import _random_histories
+
+NOW = datetime(2027, 1, 1, tzinfo=UTC)
+ALL = CHASE_RULES + ESCALATION_RULES
+
+
+def expected(rt: Runtime, day: date, policy: Policy) -> set[tuple[str, str, int]]:
+    """(rule, task code, threshold) by the pure rules, from each task's facts."""
+    out = set()
+    with rt.unit_of_work() as s:
+        cal = load_calendar(s)
+        tasks = list(s.scalars(select(Task)))
+        facts = queries.load_facts(s, tasks)
+        for t in tasks:
+            f = facts[t.id]
+            grid = standing_as_of(f, day, cal).grid
+            if grid not in (Grid.WITHIN_TERM, Grid.DUE_SOON, Grid.OVERDUE, Grid.STANDING):
+                continue
+            task = OpenTask(
+                assigned_on=t.assigned_on,
+                deadline=f.effective_deadline(day),
+                acknowledged=t.acknowledged_on is not None and t.acknowledged_on <= day,
+                submitted=t.submitted_on is not None and t.submitted_on <= day,
+                last_report_on=t.last_report_on,
+            )
+            out |= {(rule, t.code, th) for rule, th in due_notices(task, day, cal, policy)}
+    return out
+
+
+def decided(rt: Runtime, day: date, policy: Policy, *, dry_run: bool) -> set[tuple[str, str, int]]:
+    with rt.unit_of_work() as s:
+        codes = dict(s.execute(select(Task.id, Task.code)).all())
+        rows = decide(s, day, policy, ALL, now=NOW, dry_run=dry_run)
+    return {(rule, codes[task_id], th) for _id, rule, task_id, th in rows}
+
+
+def test_database_decision_matches_the_rules_day_after_day(rt: Runtime) -> None:
+    _random_histories(rt, seed=11)
+    policy = Policy()
+    for day in [date(2026, 11, 26) + timedelta(days=k) for k in range(0, 60, 2)]:
+        assert decided(rt, day, policy, dry_run=True) == expected(rt, day, policy), day
+
+
+def test_recorded_notices_are_not_decided_again_and_rest_days_decide_nothing(
+    rt: Runtime,
+) -> None:
+    _random_histories(rt, seed=12)
+    policy = Policy(chase_every=3, escalate_leader=8)
+    day = date(2026, 12, 1)
+    first = decided(rt, day, policy, dry_run=False)
+    assert first == expected(rt, day, policy)
+    assert {rule for rule, _, _ in first} >= {"chase", "escalate1", "escalate2"}
+    assert decided(rt, day, policy, dry_run=False) == set()
+    assert decided(rt, day, policy, dry_run=True) == set()
+    assert decided(rt, date(2026, 12, 5), policy, dry_run=False) == set()  # a Saturday
