@@ -26,7 +26,8 @@ class Settings(BaseSettings):
     office_name: str = "Văn phòng UBND tỉnh"
     app_url: str = ""  # the web app's address, for links in emails (empty: no links)
     now: datetime | None = None  # a fixed clock for replays and tests (ISO 8601 with offset)
-    policy_file: Path | None = None
+    office_chief: str | None = None  # "Chánh Văn phòng <chanhvp@…>": copied on escalations
+    policy_file: Path | None = None  # a TOML file with a [policy] table (see directives.policy)
     timezone: str = TIMEZONE
 
     @property

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from directives.cli import admin, outbox, sample, stats, tasks
+from directives.cli import admin, outbox, run, sample, stats, tasks
 from directives.cli._common import run_guarded
 
 app = typer.Typer(
@@ -32,6 +32,7 @@ app.command("pause")(tasks.pause)
 app.command("resume")(tasks.resume)
 app.command("cancel")(tasks.cancel)
 app.command("stats")(stats.stats)
+app.command("run")(run.run_job)
 
 
 def main(args: list[str] | None = None) -> None:

@@ -131,3 +131,110 @@ def notify_assigned(
                 )
             )
     return outbox.enqueue(session, mails, sender=mail.sender, now=now)
+
+
+# rule (and threshold) → message kind
+def _kind(rule: str, threshold: int) -> str:
+    return {
+        "ack": "assigned_again",
+        "chase": "overdue",
+        "nudge": "standing_nudge",
+        "escalate1": "escalate_head",
+        "escalate2": "escalate_leader",
+    }.get(rule) or ("due_today" if threshold == 0 else "due_soon")
+
+
+def notify_due(
+    session: Session,
+    notices: Sequence[tuple[int, str, int, int]],
+    *,
+    day: date,
+    now: datetime,
+    mail: MailSettings,
+    office_chief: tuple[str, str] | None = None,
+) -> list[int]:
+    """Enqueue the messages for newly decided notices: one per kind and recipient.
+
+    An agency with twelve overdue tasks gets one chase listing twelve. Chases, reminders and
+    nudges go to the lead agency (copy: the officers following those tasks); the first
+    escalation to the agency's head, the second to the leader in charge (copy: the office chief).
+    """
+    if not notices:
+        return []
+    task_ids = sorted({task_id for _, _, task_id, _ in notices})
+    tasks: dict[int, Task] = {}
+    for start in range(0, len(task_ids), 5000):
+        chunk = task_ids[start : start + 5000]
+        tasks |= {
+            t.id: t
+            for t in session.scalars(
+                select(Task)
+                .where(Task.id.in_(chunk))
+                .options(
+                    selectinload(Task.directive),
+                    selectinload(Task.lead_agency),
+                    selectinload(Task.leader),
+                    selectinload(Task.officer),
+                )
+            )
+        }
+    cal = load_calendar(session)
+    groups: dict[tuple[str, str, int], list[tuple[int, Task, int]]] = defaultdict(list)
+    for notice_id, rule, task_id, threshold in notices:
+        task = tasks[task_id]
+        kind = _kind(rule, threshold)
+        if kind == "escalate_leader":
+            if task.leader_id is None:
+                continue
+            key = (kind, "leader", task.leader_id)
+        else:
+            key = (kind, "agency", task.lead_agency_id)
+        groups[key].append((notice_id, task, threshold))
+    mails = []
+    for (kind, _, _), members in groups.items():
+        members.sort(key=lambda m: (m[1].deadline or day, m[1].code))
+        first = members[0][1]
+        lines = []
+        for _, task, threshold in members:
+            line = task_line(task, day, cal, mail.app_url)
+            if kind == "assigned_again":
+                line["days_unacknowledged"] = threshold
+            elif kind == "standing_nudge":
+                line["days_since_report"] = threshold
+            lines.append(line)
+        officers = {t.officer for _, t, _ in members if t.officer is not None}
+        context: dict[str, Any] = {
+            "office": mail.office,
+            "app_url": mail.app_url,
+            "as_of": day.isoformat(),
+            "tasks": lines,
+        }
+        cc = [(o.name, o.email) for o in officers]
+        if kind == "escalate_head":
+            agency = first.lead_agency
+            to = (
+                [(agency.head_name or agency.name, agency.head_email)]
+                if agency.head_email
+                else people(agency)
+            )
+            context |= {"recipient": agency.head_name or agency.name, "agency": agency.name}
+            cc = [office_chief] if office_chief else []
+        elif kind == "escalate_leader":
+            assert first.leader is not None
+            to = [(first.leader.name, first.leader.email)]
+            context["recipient"] = f"{first.leader.title} {first.leader.name}"
+            cc = [office_chief] if office_chief else []
+        else:
+            to = people(first.lead_agency)
+            context["recipient"] = first.lead_agency.name
+        mails.append(
+            outbox.Mail(
+                kind=kind,
+                to=to,
+                cc=cc,
+                reply_to=_officer(officers),
+                notice_ids=[n for n, _, _ in members],
+                context=context,
+            )
+        )
+    return outbox.enqueue(session, mails, sender=mail.sender, now=now)

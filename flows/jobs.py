@@ -1,0 +1,113 @@
+"""The scheduled jobs as plain functions taking ``as_of`` and ``dry_run``, returning a summary.
+
+Prefect flows (``flows.prefect_flows``) and the embedded scheduler run these same functions.
+Every job consults the working calendar: on a rest day it does nothing.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+from email.utils import parseaddr
+from typing import Any
+
+from directives.clock import today
+from directives.policy import load_policy
+from directives.reminders import CHASE_RULES, ESCALATION_RULES
+from directives.runtime import Runtime
+from directives.services.calendar import ensure_index
+from directives.services.decide import decide
+from directives.services.mailing import MailSettings, notify_due
+
+
+@dataclass
+class JobSummary:
+    """What a job did (or, with ``dry_run``, would do)."""
+
+    job: str
+    as_of: date
+    dry_run: bool
+    working_day: bool
+    notices: Counter[str] = field(default_factory=Counter)
+    messages: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data for printing and for Prefect's logs."""
+        return {
+            "job": self.job,
+            "as_of": self.as_of.isoformat(),
+            "dry_run": self.dry_run,
+            "working_day": self.working_day,
+            "notices": dict(self.notices),
+            "messages": self.messages,
+            **self.extra,
+        }
+
+
+def _decide_and_enqueue(
+    rt: Runtime, job: str, rules: tuple[str, ...], as_of: date | None, dry_run: bool
+) -> JobSummary:
+    day = as_of or today(rt.clock)
+    policy = load_policy(rt.settings.policy_file)
+    chief = parseaddr(rt.settings.office_chief) if rt.settings.office_chief else None
+    with rt.unit_of_work() as s:
+        working = ensure_index(s).is_working(day)
+        summary = JobSummary(job, day, dry_run, working)
+        if not working:
+            return summary
+        now = rt.clock.now()
+        new = decide(s, day, policy, rules, now=now, dry_run=dry_run)
+        summary.notices.update(rule for _, rule, _, _ in new)
+        if not dry_run:
+            summary.messages = len(
+                notify_due(
+                    s,
+                    new,
+                    day=day,
+                    now=now,
+                    mail=MailSettings.from_settings(rt.settings),
+                    office_chief=chief if chief and chief[1] else None,
+                )
+            )
+    return summary
+
+
+def chase(rt: Runtime, *, as_of: date | None = None, dry_run: bool = False) -> JobSummary:
+    """Assignment resends, due-soon and deadline-day reminders, overdue chases, nudges."""
+    return _decide_and_enqueue(rt, "chase", CHASE_RULES, as_of, dry_run)
+
+
+def escalate(rt: Runtime, *, as_of: date | None = None, dry_run: bool = False) -> JobSummary:
+    """Escalations: to the agency head at level 1, to the leader in charge at level 2."""
+    return _decide_and_enqueue(rt, "escalate", ESCALATION_RULES, as_of, dry_run)
+
+
+def dispatch(rt: Runtime, *, as_of: date | None = None, dry_run: bool = False) -> JobSummary:
+    """Deliver the due messages of the outbox (not on a rest day)."""
+    from sqlalchemy import func, select
+
+    from directives.db.outbox_tables import OutboxMessage
+    from flows.dispatch import dispatch as deliver
+
+    day = as_of or today(rt.clock)
+    with rt.unit_of_work() as s:
+        working = ensure_index(s).is_working(day)
+        summary = JobSummary("dispatch", day, dry_run, working)
+        if not working:
+            return summary
+        if dry_run:
+            due = s.scalar(
+                select(func.count()).where(
+                    OutboxMessage.status.in_(("pending", "failed")),
+                    OutboxMessage.next_attempt_at <= rt.clock.now(),
+                )
+            )
+            summary.extra["due"] = due or 0
+            return summary
+    summary.extra.update(deliver(rt).as_dict())
+    return summary
+
+
+JOBS = {"chase": chase, "escalate": escalate, "dispatch": dispatch}
