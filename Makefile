@@ -20,6 +20,10 @@ run: $(VENV)/.installed
 	$(BIN)/directives sample load examples --if-empty
 	$(BIN)/directives tasks list --as-of $(SAMPLE_DAY) --status open
 	$(BIN)/directives stats --from 01/07/2026 --to $(SAMPLE_DAY)
+	$(BIN)/directives run chase --as-of $(SAMPLE_DAY)
+	$(BIN)/directives run escalate --as-of $(SAMPLE_DAY)
+	$(BIN)/directives run dispatch --as-of $(SAMPLE_DAY)
+	@echo "Thư đã gửi (dạng tệp .eml): var/mail/"
 
 test: $(VENV)/.installed
 	$(BIN)/pytest
