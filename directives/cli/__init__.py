@@ -33,6 +33,7 @@ app.command("resume")(tasks.resume)
 app.command("cancel")(tasks.cancel)
 app.command("stats")(stats.stats)
 app.command("run")(run.run_job)
+app.command("scheduler")(run.scheduler)
 
 
 def main(args: list[str] | None = None) -> None:

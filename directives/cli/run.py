@@ -33,3 +33,24 @@ def run_job(
 
     summary = JOBS[job](runtime(), as_of=day(as_of, option="--as-of"), dry_run=dry_run)
     typer.echo(json.dumps(summary.as_dict(), ensure_ascii=False, indent=2))
+
+
+def scheduler(
+    wait: Annotated[
+        bool, typer.Option("--wait", help="Chờ nếu đã có bộ lập lịch khác chạy.")
+    ] = False,
+) -> None:
+    """Chạy bộ lập lịch nhúng (đôn đốc, vượt cấp, gửi thư theo lịch) ở tiền cảnh.
+
+    Ví dụ: directives scheduler
+    """
+    import logging
+
+    from flows.embedded import run_forever  # an entry point composes the jobs
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    typer.echo("Bộ lập lịch đang chạy (Ctrl+C để dừng).")
+    try:
+        run_forever(runtime(), wait=wait)
+    except KeyboardInterrupt:
+        typer.echo("Đã dừng bộ lập lịch.")
