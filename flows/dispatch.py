@@ -13,7 +13,7 @@ import secrets
 import socket
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -59,10 +59,31 @@ def _as_result(d: Delivery) -> outbox.Result:
 
 
 class _Settler:
-    """Writes each attempt's outcome in its own short transaction, off the event loop."""
+    """Writes each attempt's outcome in its own short transaction.
+
+    On PostgreSQL the transaction is network round trips that release the GIL, so it runs on one
+    writer thread and the event loop keeps serving the other connections meanwhile. On SQLite it
+    runs inline: the write is local and short, and a thread would only contend for the GIL.
+    """
 
     def __init__(self, rt: Runtime, now: datetime, worker: str, summary: DispatchSummary):
         self.rt, self.now, self.worker, self.summary = rt, now, worker, summary
+        remote = rt.engine.url.get_backend_name() != "sqlite"
+        self.writer = ThreadPoolExecutor(1, thread_name_prefix="settle") if remote else None
+
+    async def settle_async(self, claimed: outbox.Claimed, delivery: Delivery) -> None:
+        """Settle from the event loop: on the writer thread when there is one."""
+        if self.writer is None:
+            self.settle(claimed, delivery)
+        else:
+            await asyncio.get_running_loop().run_in_executor(
+                self.writer, self.settle, claimed, delivery
+            )
+
+    def close(self) -> None:
+        """Stop the writer thread, after its last settlement."""
+        if self.writer is not None:
+            self.writer.shutdown()
 
     def settle(self, claimed: outbox.Claimed, delivery: Delivery) -> None:
         with self.rt.unit_of_work() as s:
@@ -127,9 +148,7 @@ async def _smtp_worker(
             else:
                 sender = claimed.payload["sender"]["email"]
                 delivery = await conn.send(data, sender, claimed.pending)
-            # Settled inline: a short local transaction. A thread would only fight the event
-            # loop for the GIL and delay every socket read.
-            settler.settle(claimed, delivery)
+            await settler.settle_async(claimed, delivery)
     finally:
         await conn.close()
 
@@ -190,6 +209,7 @@ def dispatch(
                     else files.send(data, c.payload["message_id"], c.pending)
                 )
                 settler.settle(c, delivery)
+        settler.close()
         return summary
     config = SmtpConfig.from_url(url, timeout=rt.settings.smtp_timeout)
     renderer = _Renderer()
@@ -207,4 +227,5 @@ def dispatch(
         )
     finally:
         renderer.close()
+        settler.close()
     return summary
