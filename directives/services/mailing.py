@@ -61,6 +61,26 @@ def task_line(task: Task, as_of: date, cal: WorkingCalendar, app_url: str = "") 
     }
 
 
+def _load_tasks(session: Session, task_ids: Sequence[int]) -> dict[int, Task]:
+    """Tasks by id with everything a message shows, in chunks the databases accept."""
+    tasks: dict[int, Task] = {}
+    ids = list(task_ids)
+    for start in range(0, len(ids), 5000):
+        query = (
+            select(Task)
+            .where(Task.id.in_(ids[start : start + 5000]))
+            .options(
+                selectinload(Task.directive),
+                selectinload(Task.lead_agency),
+                selectinload(Task.coordinators),
+                selectinload(Task.leader),
+                selectinload(Task.officer),
+            )
+        )
+        tasks |= {t.id: t for t in session.scalars(query)}
+    return tasks
+
+
 def people(agency: Agency) -> list[tuple[str, str]]:
     """An agency's focal addresses, each with the agency's name as display name."""
     return [(agency.name, email) for email in agency.focal_emails]
@@ -80,19 +100,7 @@ def notify_assigned(
     if not task_ids:
         return []
     decisions = [outbox.Decision("assigned", tid, None, 0) for tid in task_ids]
-    tasks = {
-        t.id: t
-        for t in session.scalars(
-            select(Task)
-            .where(Task.id.in_(task_ids))
-            .options(
-                selectinload(Task.directive),
-                selectinload(Task.lead_agency),
-                selectinload(Task.coordinators),
-                selectinload(Task.officer),
-            )
-        )
-    }
+    tasks = _load_tasks(session, task_ids)
     # The key ignores the deadline for an assignment: it is sent once, whatever happens later.
     new = outbox.record_notices(session, decisions, decided_on=on, now=now)
     cal = load_calendar(session)
@@ -162,22 +170,7 @@ def notify_due(
     if not notices:
         return []
     task_ids = sorted({task_id for _, _, task_id, _ in notices})
-    tasks: dict[int, Task] = {}
-    for start in range(0, len(task_ids), 5000):
-        chunk = task_ids[start : start + 5000]
-        tasks |= {
-            t.id: t
-            for t in session.scalars(
-                select(Task)
-                .where(Task.id.in_(chunk))
-                .options(
-                    selectinload(Task.directive),
-                    selectinload(Task.lead_agency),
-                    selectinload(Task.leader),
-                    selectinload(Task.officer),
-                )
-            )
-        }
+    tasks = _load_tasks(session, task_ids)
     cal = load_calendar(session)
     groups: dict[tuple[str, str, int], list[tuple[int, Task, int]]] = defaultdict(list)
     for notice_id, rule, task_id, threshold in notices:
