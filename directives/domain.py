@@ -84,20 +84,27 @@ class DeadlineSpec:
 
     on: date | None = None
     working_days: int | None = None
+    recurrence: str | None = None  # e.g. "monthly:20": see directives.recurrence
 
     def __post_init__(self) -> None:
-        if self.on is not None and self.working_days is not None:
-            raise ValueError("a deadline is either a date or a number of working days, not both")
+        given = [x for x in (self.on, self.working_days, self.recurrence) if x is not None]
+        if len(given) > 1:
+            raise ValueError("a deadline is a date, a number of working days or a recurrence")
         if self.working_days is not None and self.working_days < 1:
             raise ValueError(f"working days must be at least 1, got {self.working_days}")
 
     @property
     def standing(self) -> bool:
         """True for a task with no deadline (nhiệm vụ thường xuyên)."""
-        return self.on is None and self.working_days is None
+        return self.on is None and self.working_days is None and self.recurrence is None
 
     def text(self) -> str:
         """How the deadline reads in Vietnamese."""
+        if self.recurrence is not None:
+            from directives.recurrence import Recurrence
+
+            unit, _, day = self.recurrence.partition(":")
+            return Recurrence(unit, int(day)).text()
         if self.on is not None:
             return self.on.strftime("%d/%m/%Y")
         if self.working_days is not None:

@@ -25,6 +25,7 @@ from directives._tabular import (
 )
 from directives._tabular import normalize_header as normalize_header
 from directives.domain import AgencyKind, DeadlineSpec, DirectiveKind, LeaderRole, Priority
+from directives.recurrence import Recurrence
 
 E = TypeVar("E")
 
@@ -165,6 +166,8 @@ def _deadline_form(value: object) -> DeadlineSpec:
         folded = fold(value)
         if folded in ("", "thuong xuyen"):
             return DeadlineSpec()
+        if (periodic := Recurrence.parse(value)) is not None:
+            return DeadlineSpec(recurrence=periodic.key)
         if match := _WORKING_DAYS.fullmatch(folded):
             days = int(match.group(1))
             if not 1 <= days <= MAX_WORKING_DAYS:

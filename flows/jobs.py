@@ -110,4 +110,26 @@ def dispatch(rt: Runtime, *, as_of: date | None = None, dry_run: bool = False) -
     return summary
 
 
-JOBS = {"chase": chase, "escalate": escalate, "dispatch": dispatch}
+def recurring(rt: Runtime, *, as_of: date | None = None, dry_run: bool = False) -> JobSummary:
+    """Add the current period's occurrence of every periodic task (report by the 20th, …)."""
+    from directives.services.recurring import create_due
+    from directives.workflow import Actor, Role
+
+    day = as_of or today(rt.clock)
+    with rt.unit_of_work() as s:
+        working = ensure_index(s).is_working(day)
+        summary = JobSummary("recurring", day, dry_run, working)
+        if working:
+            created = create_due(
+                s,
+                day,
+                actor=Actor(Role.SYSTEM, "định kỳ"),
+                clock=rt.clock,
+                mail=MailSettings.from_settings(rt.settings),
+                dry_run=dry_run,
+            )
+            summary.extra["tasks_created"] = len(created)
+    return summary
+
+
+JOBS = {"chase": chase, "escalate": escalate, "dispatch": dispatch, "recurring": recurring}

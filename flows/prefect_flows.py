@@ -61,4 +61,17 @@ def dispatch_flow(as_of: date | None = None, dry_run: bool = False) -> dict[str,
     return summary
 
 
-FLOWS = {"chase": chase_flow, "escalate": escalate_flow, "dispatch": dispatch_flow}
+@flow(name="recurring")
+def recurring_flow(as_of: date | None = None, dry_run: bool = False) -> dict[str, Any]:
+    """The new period's occurrence of every periodic task."""
+    summary = decide_and_enqueue("recurring", as_of, dry_run)
+    get_run_logger().info("recurring: %s", summary)
+    return summary
+
+
+FLOWS = {
+    "chase": chase_flow,
+    "escalate": escalate_flow,
+    "dispatch": dispatch_flow,
+    "recurring": recurring_flow,
+}

@@ -24,6 +24,12 @@ class Schedule:
 
 SCHEDULES = (
     Schedule(
+        "recurring",
+        "30 6 * * *",
+        "recurring-daily-0630",
+        "Nhiệm vụ định kỳ: giao kỳ mới (06:30, trước khi đôn đốc)",
+    ),
+    Schedule(
         "chase",
         "0 7 * * *",
         "chase-daily-0700",

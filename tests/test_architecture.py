@@ -7,7 +7,17 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-RULE_MODULES = ["calendar", "timeliness", "figures", "workflow", "domain", "errors"]
+RULE_MODULES = [
+    "calendar",
+    "timeliness",
+    "figures",
+    "workflow",
+    "domain",
+    "errors",
+    "policy",
+    "reminders",
+    "recurrence",
+]
 
 
 def imports_of(path: Path) -> set[str]:

@@ -707,7 +707,13 @@ def test_officers_are_read_and_need_an_email(tmp_path: Path) -> None:
 
 
 def test_import_modules_use_only_the_standard_library_calamine_and_the_domain() -> None:
-    allowed = {"python_calamine", "directives.errors", "directives.domain", "directives._tabular"}
+    allowed = {
+        "python_calamine",
+        "directives.errors",
+        "directives.domain",
+        "directives._tabular",
+        "directives.recurrence",
+    }
     for module in (importing, _tabular):
         tree = ast.parse(Path(str(module.__file__)).read_text(encoding="utf-8"))
         for node in ast.walk(tree):

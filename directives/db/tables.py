@@ -112,6 +112,8 @@ class Task(Base):
         Index("ix_tasks_agency_state_deadline", "lead_agency_id", "state", "deadline"),
         Index("ix_tasks_leader_state_deadline", "leader_id", "state", "deadline"),
         Index("ix_tasks_directive_position", "directive_id", "position", unique=True),
+        # An index, not a constraint: SQLite adds it without rebuilding the table.
+        Index("uq_tasks_series_period", "series_id", "period", unique=True),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     code: Mapped[str] = mapped_column(String(20), unique=True)
@@ -129,6 +131,11 @@ class Task(Base):
     deadline_working_days: Mapped[int | None] = mapped_column(Integer)
     # Computed from the statement and the calendar (rest days roll forward); recomputed when the
     # calendar changes. ``deadline`` is the effective one: the latest approved extension, else this.
+    # A periodic task: its rule (e.g. "monthly:20"), the series it belongs to (the first task's
+    # id) and the period it is for ("2026-11"); the recurring job adds the next occurrences.
+    recurrence: Mapped[str | None] = mapped_column(String(30))
+    series_id: Mapped[int | None] = mapped_column(BigId)
+    period: Mapped[str | None] = mapped_column(String(10))
     original_deadline: Mapped[date | None] = mapped_column(Date)
     deadline: Mapped[date | None] = mapped_column(Date)
     state: Mapped[str] = mapped_column(String(20))

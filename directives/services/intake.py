@@ -28,6 +28,7 @@ from directives.db.tables import (
 from directives.domain import DeadlineSpec, DirectiveKind, Priority
 from directives.errors import ImportFileError, InvalidInput, RowError
 from directives.importing import TaskRow
+from directives.recurrence import Recurrence
 from directives.services.calendar import compute_deadline, load_calendar
 from directives.services.mailing import MailSettings, notify_assigned
 from directives.workflow import Actor, State
@@ -214,9 +215,12 @@ def _store(
     auto = iter(_allocate_codes(session, d.issued_on.year, sum(1 for t in d.tasks if not t.code)))
     rows = []
     for position, t in enumerate(d.tasks, start=1):
-        deadline = compute_deadline(
-            refs.calendar, d.issued_on, t.deadline.on, t.deadline.working_days
-        )
+        stated, period = t.deadline.on, None
+        if t.deadline.recurrence is not None:
+            rule = Recurrence(*_split_rule(t.deadline.recurrence))
+            period = rule.first_period(d.issued_on)
+            stated = rule.due_date(period)
+        deadline = compute_deadline(refs.calendar, d.issued_on, stated, t.deadline.working_days)
         rows.append(
             dict[str, Any](
                 code=t.code or next(auto),
@@ -229,7 +233,9 @@ def _store(
                 sector=t.sector,
                 priority=t.priority.value,
                 source_ref=t.source_ref,
-                stated_deadline=t.deadline.on,
+                stated_deadline=stated,
+                recurrence=t.deadline.recurrence,
+                period=period,
                 deadline_working_days=t.deadline.working_days,
                 original_deadline=deadline,
                 deadline=deadline,
@@ -241,6 +247,17 @@ def _store(
             )
         )
     ids = session.scalars(insert(Task).returning(Task.id, sort_by_parameter_order=True), rows).all()
+    # A periodic task heads its own series; the recurring job adds the next occurrences.
+    session.execute(
+        update(Task)
+        .where(
+            Task.directive_id == directive.id,
+            Task.recurrence.is_not(None),
+            Task.series_id.is_(None),
+        )
+        .values(series_id=Task.id)
+        .execution_options(synchronize_session=False)
+    )
     coordinators = [
         {"task_id": task_id, "agency_id": refs.agencies[code].id}
         for task_id, t in zip(ids, d.tasks, strict=True)
@@ -267,6 +284,11 @@ def _store(
         ],
     )
     return directive
+
+
+def _split_rule(key: str) -> tuple[str, int]:
+    unit, _, day = key.partition(":")
+    return unit, int(day)
 
 
 def directives_from_rows(rows: Sequence[TaskRow]) -> list[NewDirective]:
