@@ -132,4 +132,31 @@ def recurring(rt: Runtime, *, as_of: date | None = None, dry_run: bool = False) 
     return summary
 
 
-JOBS = {"chase": chase, "escalate": escalate, "dispatch": dispatch, "recurring": recurring}
+def digest(rt: Runtime, *, as_of: date | None = None, dry_run: bool = False) -> JobSummary:
+    """Each leader's weekly digest, on the first working day of the week, when it says something."""
+    from directives.services.digest import enqueue_digests
+
+    day = as_of or today(rt.clock)
+    with rt.unit_of_work() as s:
+        working = ensure_index(s).is_working(day)
+        summary = JobSummary("digest", day, dry_run, working)
+        if working:
+            leaders = enqueue_digests(
+                s,
+                day,
+                now=rt.clock.now(),
+                mail=MailSettings.from_settings(rt.settings),
+                dry_run=dry_run,
+            )
+            summary.extra["leaders"] = leaders
+            summary.messages = 0 if dry_run else len(leaders)
+    return summary
+
+
+JOBS = {
+    "chase": chase,
+    "escalate": escalate,
+    "dispatch": dispatch,
+    "recurring": recurring,
+    "digest": digest,
+}

@@ -69,9 +69,18 @@ def recurring_flow(as_of: date | None = None, dry_run: bool = False) -> dict[str
     return summary
 
 
+@flow(name="digest")
+def digest_flow(as_of: date | None = None, dry_run: bool = False) -> dict[str, Any]:
+    """Each leader's weekly digest (first working day of the week)."""
+    summary = decide_and_enqueue("digest", as_of, dry_run)
+    get_run_logger().info("digest: %s", summary)
+    return summary
+
+
 FLOWS = {
     "chase": chase_flow,
     "escalate": escalate_flow,
     "dispatch": dispatch_flow,
     "recurring": recurring_flow,
+    "digest": digest_flow,
 }

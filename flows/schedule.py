@@ -42,6 +42,12 @@ SCHEDULES = (
         "Báo cáo vượt cấp: thủ trưởng đơn vị, lãnh đạo phụ trách (07:15)",
     ),
     Schedule(
+        "digest",
+        "0 7 * * *",
+        "digest-daily-0700",
+        "Báo cáo tuần gửi lãnh đạo (ngày làm việc đầu tiên của tuần, 07:00)",
+    ),
+    Schedule(
         "dispatch",
         "*/10 * * * *",
         "dispatch-every-10-minutes",

@@ -9,12 +9,13 @@ import typer
 
 from directives.cli._common import day, runtime
 
-JOB_NAMES = ("chase", "escalate", "dispatch", "recurring")
+JOB_NAMES = ("chase", "escalate", "dispatch", "recurring", "digest")
 
 
 def run_job(
     job: Annotated[
-        str, typer.Argument(metavar="VIỆC", help="chase, escalate, dispatch hoặc recurring.")
+        str,
+        typer.Argument(metavar="VIỆC", help="chase, escalate, dispatch, recurring hoặc digest."),
     ],
     as_of: Annotated[
         str | None, typer.Option("--as-of", help="Chạy như vào ngày (mặc định: hôm nay).")

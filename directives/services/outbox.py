@@ -94,6 +94,7 @@ class Mail:
     notice_ids: Sequence[int]
     cc: Sequence[tuple[str, str]] = ()
     reply_to: tuple[str, str] | None = None
+    key: str | None = None  # a stable name (e.g. a leader's digest of a week): enqueued once
 
 
 def enqueue(session: Session, mails: Iterable[Mail], *, sender: str, now: datetime) -> list[int]:
@@ -105,7 +106,11 @@ def enqueue(session: Session, mails: Iterable[Mail], *, sender: str, now: dateti
         recipients = _dedupe([a for _, a in mail.to] + [a for _, a in mail.cc])
         if not recipients:
             continue
-        message_id = f"<{secrets.token_hex(8)}.{now:%Y%m%d}@{domain}>"
+        message_id = f"<{mail.key or secrets.token_hex(8) + now.strftime('.%Y%m%d')}@{domain}>"
+        if mail.key and session.scalar(
+            select(OutboxMessage.id).where(OutboxMessage.message_id == message_id)
+        ):
+            continue  # already enqueued (the unique Message-ID also refuses a racing copy)
         payload = {
             "kind": mail.kind,
             "sender": {"name": name, "email": address},
