@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from directives.calendar import WorkingCalendar
-from directives.db.tables import Agency, Officer, Task
+from directives.db.tables import Agency, Directive, Leader, Officer, Task
 from directives.domain import DeadlineSpec, DirectiveKind
 from directives.services import outbox
 from directives.services.calendar import load_calendar
@@ -38,8 +38,36 @@ class MailSettings:
 
 def task_line(task: Task, as_of: date, cal: WorkingCalendar, app_url: str = "") -> dict[str, Any]:
     """One row of a message's task table."""
-    deadline = task.deadline
-    spec = DeadlineSpec(on=task.stated_deadline, working_days=task.deadline_working_days)
+    return line(
+        code=task.code,
+        content=task.content,
+        directive=task.directive.number,
+        issued_on=task.directive.issued_on,
+        kind=task.directive.kind,
+        lead_agency=task.lead_agency.name,
+        deadline=task.deadline,
+        spec=DeadlineSpec(on=task.stated_deadline, working_days=task.deadline_working_days),
+        as_of=as_of,
+        cal=cal,
+        app_url=app_url,
+    )
+
+
+def line(
+    *,
+    code: str,
+    content: str,
+    directive: str,
+    issued_on: date,
+    kind: str,
+    lead_agency: str,
+    deadline: date | None,
+    spec: DeadlineSpec,
+    as_of: date,
+    cal: WorkingCalendar,
+    app_url: str,
+) -> dict[str, Any]:
+    """A task-table row from plain values (the bulk path reads them with one Core query)."""
     left = late = None
     if deadline is not None:
         if as_of <= deadline:
@@ -47,18 +75,99 @@ def task_line(task: Task, as_of: date, cal: WorkingCalendar, app_url: str = "") 
         else:
             late = cal.wd(deadline, as_of)
     return {
-        "code": task.code,
-        "content": task.content,
-        "directive": task.directive.number,
-        "directive_date": task.directive.issued_on.isoformat(),
-        "directive_kind": DirectiveKind(task.directive.kind).label,
-        "lead_agency": task.lead_agency.name,
+        "code": code,
+        "content": content,
+        "directive": directive,
+        "directive_date": issued_on.isoformat(),
+        "directive_kind": DirectiveKind(kind).label,
+        "lead_agency": lead_agency,
         "deadline": deadline.isoformat() if deadline else None,
         "deadline_text": spec.text(),
         "days_left": left,
         "days_late": late,
-        "link": f"{app_url.rstrip('/')}/tasks/{task.code}" if app_url else "",
+        "link": f"{app_url.rstrip('/')}/tasks/{code}" if app_url else "",
     }
+
+
+@dataclass(frozen=True)
+class _Due:
+    """What a reminder needs of one task, read in bulk without the ORM."""
+
+    id: int
+    code: str
+    deadline: date | None
+    lead_agency_id: int
+    leader_id: int | None
+    officer_id: int | None
+    row: dict[str, Any]
+
+
+def _due_tasks(
+    session: Session,
+    task_ids: Sequence[int],
+    day: date,
+    cal: WorkingCalendar,
+    app_url: str,
+    agencies: dict[int, Agency],
+) -> dict[int, _Due]:
+    """The tasks of new notices, in chunks, as plain rows: a first run may concern 100,000."""
+    out: dict[int, _Due] = {}
+    ids = list(task_ids)
+    for start in range(0, len(ids), 5000):
+        stmt = (
+            select(
+                Task.id,
+                Task.code,
+                Task.content,
+                Task.deadline,
+                Task.stated_deadline,
+                Task.deadline_working_days,
+                Task.lead_agency_id,
+                Task.leader_id,
+                Task.officer_id,
+                Directive.number,
+                Directive.issued_on,
+                Directive.kind,
+            )
+            .join(Directive, Directive.id == Task.directive_id)
+            .where(Task.id.in_(ids[start : start + 5000]))
+        )
+        for (
+            tid,
+            code,
+            content,
+            deadline,
+            stated,
+            wdays,
+            lead,
+            leader,
+            officer,
+            number,
+            issued,
+            kind,
+        ) in session.execute(stmt):
+            out[tid] = _Due(
+                tid,
+                code,
+                deadline,
+                lead,
+                leader,
+                officer,
+                line(
+                    code=code,
+                    content=content,
+                    directive=number,
+                    issued_on=issued,
+                    kind=kind,
+                    lead_agency=agencies[lead].name,
+                    deadline=deadline,
+                    spec=DeadlineSpec(on=stated, working_days=wdays),
+                    as_of=day,
+                    cal=cal,
+                    app_url=app_url,
+                ),
+            )
+    return out
 
 
 def _load_tasks(session: Session, task_ids: Sequence[int]) -> dict[int, Task]:
@@ -169,10 +278,14 @@ def notify_due(
     """
     if not notices:
         return []
-    task_ids = sorted({task_id for _, _, task_id, _ in notices})
-    tasks = _load_tasks(session, task_ids)
     cal = load_calendar(session)
-    groups: dict[tuple[str, str, int], list[tuple[int, Task, int]]] = defaultdict(list)
+    agencies = {a.id: a for a in session.scalars(select(Agency))}
+    leaders = {x.id: x for x in session.scalars(select(Leader))}
+    officers = {o.id: o for o in session.scalars(select(Officer))}
+    tasks = _due_tasks(
+        session, sorted({t for _, _, t, _ in notices}), day, cal, mail.app_url, agencies
+    )
+    groups: dict[tuple[str, str, int], list[tuple[int, _Due, int]]] = defaultdict(list)
     for notice_id, rule, task_id, threshold in notices:
         task = tasks[task_id]
         kind = _kind(rule, threshold)
@@ -189,22 +302,22 @@ def notify_due(
         first = members[0][1]
         lines = []
         for _, task, threshold in members:
-            line = task_line(task, day, cal, mail.app_url)
+            row = dict(task.row)
             if kind == "assigned_again":
-                line["days_unacknowledged"] = threshold
+                row["days_unacknowledged"] = threshold
             elif kind == "standing_nudge":
-                line["days_since_report"] = threshold
-            lines.append(line)
-        officers = {t.officer for _, t, _ in members if t.officer is not None}
+                row["days_since_report"] = threshold
+            lines.append(row)
+        in_charge = {officers[t.officer_id] for _, t, _ in members if t.officer_id in officers}
         context: dict[str, Any] = {
             "office": mail.office,
             "app_url": mail.app_url,
             "as_of": day.isoformat(),
             "tasks": lines,
         }
-        cc = [(o.name, o.email) for o in officers]
+        cc = [(o.name, o.email) for o in sorted(in_charge, key=lambda o: o.code)]
+        agency = agencies[first.lead_agency_id]
         if kind == "escalate_head":
-            agency = first.lead_agency
             to = (
                 [(agency.head_name or agency.name, agency.head_email)]
                 if agency.head_email
@@ -213,19 +326,19 @@ def notify_due(
             context |= {"recipient": agency.head_name or agency.name, "agency": agency.name}
             cc = [office_chief] if office_chief else []
         elif kind == "escalate_leader":
-            assert first.leader is not None
-            to = [(first.leader.name, first.leader.email)]
-            context["recipient"] = f"{first.leader.title} {first.leader.name}"
+            leader = leaders[first.leader_id or 0]
+            to = [(leader.name, leader.email)]
+            context["recipient"] = f"{leader.title} {leader.name}"
             cc = [office_chief] if office_chief else []
         else:
-            to = people(first.lead_agency)
-            context["recipient"] = first.lead_agency.name
+            to = people(agency)
+            context["recipient"] = agency.name
         mails.append(
             outbox.Mail(
                 kind=kind,
                 to=to,
                 cc=cc,
-                reply_to=_officer(officers),
+                reply_to=_officer(in_charge),
                 notice_ids=[n for n, _, _ in members],
                 context=context,
             )

@@ -1,0 +1,233 @@
+"""Chase benchmark: the decision and enqueue over 1,000,000 tasks (100,000 open) on PostgreSQL.
+
+Ours: ``flows.jobs.chase`` (one INSERT … SELECT over the working-day index, then the messages).
+Baseline, in the same run and on the same data: what a cron script does: load the open tasks
+through the ORM, decide in Python (``directives.reminders.due_notices``), add a notice row per
+decision through the session. The baseline's transaction is rolled back so ours starts equal.
+
+    .venv/bin/python -m bench.chase --tasks 1000000 --open 100000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+import tracemalloc
+import uuid
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import selectinload
+
+from directives.clock import FixedClock
+from directives.db import migrate
+from directives.db.engine import make_engine, make_session_factory
+from directives.db.outbox_tables import Notice
+from directives.db.tables import Task
+from directives.policy import Policy
+from directives.reminders import CHASE_RULES, OpenTask, due_notices
+from directives.runtime import Runtime
+from directives.services import queries
+from directives.services.calendar import ensure_index
+from directives.settings import Settings
+from directives.timeliness import Grid, standing_as_of
+from flows import jobs
+
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+AS_OF = date(2026, 11, 26)
+NOW = datetime(2026, 11, 26, 0, 30, tzinfo=UTC)
+
+FILL = """
+INSERT INTO agencies (code, name, kind, focal_emails, head_name, head_email, active)
+SELECT 'A' || g, 'Sở số ' || g, 'department', ('["vanthu' || g || '@binhan.gov.vn"]')::json,
+       'Giám đốc ' || g, 'giamdoc' || g || '@binhan.gov.vn', true
+FROM generate_series(1, 30) g;
+INSERT INTO leaders (code, name, title, role, email, sectors)
+SELECT 'L' || g, 'Lãnh đạo ' || g, CASE WHEN g = 1 THEN 'Chủ tịch UBND tỉnh'
+       ELSE 'Phó Chủ tịch UBND tỉnh' END, CASE WHEN g = 1 THEN 'chairman' ELSE 'vice_chairman' END,
+       'ld' || g || '@binhan.gov.vn', '[]'::json
+FROM generate_series(1, 5) g;
+INSERT INTO officers (code, name, email)
+SELECT 'CV' || g, 'Chuyên viên ' || g, 'cv' || g || '@binhan.gov.vn' FROM generate_series(1, 8) g;
+INSERT INTO directives (number, year, issued_on, kind, signer_id, summary, created_at)
+SELECT g || '/TB-UBND', 2021 + (g % 6), DATE '2021-01-04' + ((g * 7) % 2150),
+       'conclusion_notice', 1 + g % 5, 'Thông báo kết luận số ' || g, now()
+FROM generate_series(1, :directives) g;
+INSERT INTO tasks (code, directive_id, position, content, lead_agency_id, leader_id, officer_id,
+    sector, priority, stated_deadline, original_deadline, deadline, state, assigned_on,
+    acknowledged_on, last_report_on, completed_on, confirmed_on, has_extensions, has_pauses,
+    created_at)
+SELECT 'B' || g, 1 + (g - 1) / 10, 1 + (g - 1) % 10, 'Nhiệm vụ số ' || g, 1 + (k * 7) % 30,
+    1 + k % 5, 1 + k % 8, NULL, 'normal', d.deadline, d.deadline, d.deadline,
+    CASE WHEN d.open THEN (CASE WHEN k % 3 = 0 THEN 'assigned' ELSE 'acknowledged' END)
+         ELSE 'confirmed' END,
+    d.assigned,
+    CASE WHEN d.open AND k % 3 = 0 THEN NULL ELSE d.assigned + 1 END,
+    NULL,
+    CASE WHEN d.open THEN NULL ELSE d.assigned + (g % 40) END,
+    CASE WHEN d.open THEN NULL ELSE d.assigned + (g % 40) + 1 END,
+    false, false, now()
+FROM generate_series(1, :tasks) g
+-- k numbers the open tasks (and spreads the others) so that openness, acknowledgement,
+-- deadline and agency are not correlated through the same modulus.
+CROSS JOIN LATERAL (SELECT g / (:tasks / :open) AS k) kk
+CROSS JOIN LATERAL (
+    SELECT (g % (:tasks / :open)) = 0 AS open,
+           CASE WHEN (g % (:tasks / :open)) = 0 THEN DATE '2026-11-26' - ((k * 37) % 150)
+                ELSE DATE '2021-01-04' + ((g * 13) % 2100) END AS assigned
+) a
+CROSS JOIN LATERAL (
+    SELECT a.open, a.assigned,
+           CASE WHEN k % 10 = 7 THEN NULL ELSE a.assigned + 5 + ((k * 11) % 120) END AS deadline
+) d;
+"""
+
+
+def _database() -> tuple[str, str]:
+    name = f"directives_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False), name
+
+
+def _drop(name: str) -> None:
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _baseline(rt: Runtime) -> tuple[float, int, int]:
+    """ORM load of open tasks, decide in Python, a notice per decision; rolled back."""
+    policy = Policy()
+    started = time.perf_counter()
+    session = rt.sessions()
+    try:
+        cal = ensure_index(session)
+        tasks = list(
+            session.scalars(
+                select(Task)
+                .where(
+                    Task.state.in_(
+                        ("assigned", "acknowledged", "in_progress", "returned", "submitted")
+                    )
+                )
+                .options(selectinload(Task.lead_agency), selectinload(Task.officer))
+            )
+        )
+        facts = queries.load_facts(session, tasks)
+        decided = 0
+        for t in tasks:
+            f = facts[t.id]
+            if standing_as_of(f, AS_OF, cal).grid not in (
+                Grid.WITHIN_TERM,
+                Grid.DUE_SOON,
+                Grid.OVERDUE,
+                Grid.STANDING,
+            ):
+                continue
+            deadline = f.effective_deadline(AS_OF)
+            task = OpenTask(
+                t.assigned_on,
+                deadline,
+                t.acknowledged_on is not None,
+                t.submitted_on is not None,
+                t.last_report_on,
+            )
+            for rule, threshold in due_notices(task, AS_OF, cal, policy):
+                if rule not in CHASE_RULES:
+                    continue
+                session.add(
+                    Notice(
+                        rule=rule,
+                        task_id=t.id,
+                        deadline_key=deadline.isoformat() if deadline else "",
+                        threshold=threshold,
+                        decided_on=AS_OF,
+                        created_at=NOW,
+                    )
+                )
+                decided += 1
+        session.flush()
+        return time.perf_counter() - started, len(tasks), decided
+    finally:
+        session.rollback()
+        session.close()
+
+
+def main() -> None:
+    """Fill, measure both, print and save."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--tasks", type=int, default=1_000_000)
+    parser.add_argument("--open", type=int, default=100_000)
+    args = parser.parse_args()
+    url, name = _database()
+    out: dict[str, Any] = {"tasks": args.tasks, "open": args.open}
+    try:
+        engine = make_engine(url)
+        migrate.upgrade(engine)
+        started = time.perf_counter()
+        with engine.begin() as conn:
+            for statement in FILL.split(";\n"):
+                if statement.strip():
+                    conn.execute(
+                        text(statement),
+                        {"tasks": args.tasks, "open": args.open, "directives": args.tasks // 10},
+                    )
+            conn.execute(text("ANALYZE"))
+        out["fill_seconds"] = round(time.perf_counter() - started, 1)
+        settings = Settings(database_url=url, var_dir=Path("/tmp/bench-chase-var"))
+        rt = Runtime(settings, engine, make_session_factory(engine), FixedClock(NOW))
+        with rt.unit_of_work() as s:
+            ensure_index(s)
+        tracemalloc.start()
+        seconds, loaded, decided = _baseline(rt)
+        out["baseline"] = {
+            "seconds": round(seconds, 2),
+            "open_loaded": loaded,
+            "notices": decided,
+            "peak_mib": round(tracemalloc.get_traced_memory()[1] / 2**20),
+        }
+        tracemalloc.stop()
+        tracemalloc.start()
+        started = time.perf_counter()
+        summary = jobs.chase(rt, as_of=AS_OF)
+        ours = time.perf_counter() - started
+        out["ours"] = {
+            "seconds": round(ours, 2),
+            "notices": summary.notices.total(),
+            "messages": summary.messages,
+            "peak_mib": round(tracemalloc.get_traced_memory()[1] / 2**20),
+        }
+        tracemalloc.stop()
+        started = time.perf_counter()
+        again = jobs.chase(rt, as_of=AS_OF)
+        out["ours_second_run"] = {
+            "seconds": round(time.perf_counter() - started, 2),
+            "notices": again.notices.total(),
+        }
+        out["ratio"] = round(seconds / ours, 1)
+        rt.close()
+    finally:
+        _drop(name)
+    out["command"] = " ".join(["python", "-m", "bench.chase", *sys.argv[1:]])
+    out["machine"] = {"nproc": os.cpu_count(), "python": platform.python_version()}
+    print(json.dumps(out, ensure_ascii=False, indent=2))
+    target = Path(__file__).with_name("results")
+    target.mkdir(exist_ok=True)
+    (target / "chase.json").write_text(json.dumps(out, ensure_ascii=False, indent=2))
+
+
+if __name__ == "__main__":
+    main()
