@@ -7,10 +7,14 @@ Every job consults the working calendar: on a rest day it does nothing.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from email.utils import parseaddr
 from typing import Any
+
+from sqlalchemy.orm import Session
 
 from directives.clock import today
 from directives.policy import load_policy
@@ -46,26 +50,33 @@ class JobSummary:
         }
 
 
+@contextmanager
+def _job_day(
+    rt: Runtime, job: str, as_of: date | None, dry_run: bool
+) -> Iterator[tuple[Session, JobSummary]]:
+    """The job's day (default today in Hanoi), a unit of work, and whether the day is worked."""
+    day = as_of or today(rt.clock)
+    with rt.unit_of_work() as s:
+        yield s, JobSummary(job, day, dry_run, ensure_index(s).is_working(day))
+
+
 def _decide_and_enqueue(
     rt: Runtime, job: str, rules: tuple[str, ...], as_of: date | None, dry_run: bool
 ) -> JobSummary:
-    day = as_of or today(rt.clock)
     policy = load_policy(rt.settings.policy_file)
     chief = parseaddr(rt.settings.office_chief) if rt.settings.office_chief else None
-    with rt.unit_of_work() as s:
-        working = ensure_index(s).is_working(day)
-        summary = JobSummary(job, day, dry_run, working)
-        if not working:
+    with _job_day(rt, job, as_of, dry_run) as (s, summary):
+        if not summary.working_day:
             return summary
         now = rt.clock.now()
-        new = decide(s, day, policy, rules, now=now, dry_run=dry_run)
+        new = decide(s, summary.as_of, policy, rules, now=now, dry_run=dry_run)
         summary.notices.update(rule for _, rule, _, _ in new)
         if not dry_run:
             summary.messages = len(
                 notify_due(
                     s,
                     new,
-                    day=day,
+                    day=summary.as_of,
                     now=now,
                     mail=MailSettings.from_settings(rt.settings),
                     office_chief=chief if chief and chief[1] else None,
@@ -91,11 +102,8 @@ def dispatch(rt: Runtime, *, as_of: date | None = None, dry_run: bool = False) -
     from directives.db.outbox_tables import OutboxMessage
     from flows.dispatch import dispatch as deliver
 
-    day = as_of or today(rt.clock)
-    with rt.unit_of_work() as s:
-        working = ensure_index(s).is_working(day)
-        summary = JobSummary("dispatch", day, dry_run, working)
-        if not working:
+    with _job_day(rt, "dispatch", as_of, dry_run) as (s, summary):
+        if not summary.working_day:
             return summary
         if dry_run:
             due = s.scalar(
@@ -115,14 +123,11 @@ def recurring(rt: Runtime, *, as_of: date | None = None, dry_run: bool = False) 
     from directives.services.recurring import create_due
     from directives.workflow import Actor, Role
 
-    day = as_of or today(rt.clock)
-    with rt.unit_of_work() as s:
-        working = ensure_index(s).is_working(day)
-        summary = JobSummary("recurring", day, dry_run, working)
-        if working:
+    with _job_day(rt, "recurring", as_of, dry_run) as (s, summary):
+        if summary.working_day:
             created = create_due(
                 s,
-                day,
+                summary.as_of,
                 actor=Actor(Role.SYSTEM, "định kỳ"),
                 clock=rt.clock,
                 mail=MailSettings.from_settings(rt.settings),
@@ -136,14 +141,11 @@ def digest(rt: Runtime, *, as_of: date | None = None, dry_run: bool = False) -> 
     """Each leader's weekly digest, on the first working day of the week, when it says something."""
     from directives.services.digest import enqueue_digests
 
-    day = as_of or today(rt.clock)
-    with rt.unit_of_work() as s:
-        working = ensure_index(s).is_working(day)
-        summary = JobSummary("digest", day, dry_run, working)
-        if working:
+    with _job_day(rt, "digest", as_of, dry_run) as (s, summary):
+        if summary.working_day:
             leaders = enqueue_digests(
                 s,
-                day,
+                summary.as_of,
                 now=rt.clock.now(),
                 mail=MailSettings.from_settings(rt.settings),
                 dry_run=dry_run,
