@@ -32,12 +32,11 @@ from directives.db.engine import make_engine, make_session_factory
 from directives.db.outbox_tables import Notice
 from directives.db.tables import Task
 from directives.policy import Policy
-from directives.reminders import CHASE_RULES, OpenTask, due_notices
+from directives.reminders import CHASE_RULES, due_notices
 from directives.runtime import Runtime
 from directives.services import queries
 from directives.services.calendar import ensure_index
 from directives.settings import Settings
-from directives.timeliness import Grid, standing_as_of
 from flows import jobs
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -127,22 +126,10 @@ def _baseline(rt: Runtime) -> tuple[float, int, int]:
         facts = queries.load_facts(session, tasks)
         decided = 0
         for t in tasks:
-            f = facts[t.id]
-            if standing_as_of(f, AS_OF, cal).grid not in (
-                Grid.WITHIN_TERM,
-                Grid.DUE_SOON,
-                Grid.OVERDUE,
-                Grid.STANDING,
-            ):
+            task = queries.open_task_as_of(t, facts[t.id], AS_OF, cal)
+            if task is None:
                 continue
-            deadline = f.effective_deadline(AS_OF)
-            task = OpenTask(
-                t.assigned_on,
-                deadline,
-                t.acknowledged_on is not None,
-                t.submitted_on is not None,
-                t.last_report_on,
-            )
+            deadline = task.deadline
             for rule, threshold in due_notices(task, AS_OF, cal, policy):
                 if rule not in CHASE_RULES:
                     continue

@@ -8,12 +8,11 @@ from sqlalchemy import select
 
 from directives.db.tables import Task
 from directives.policy import Policy
-from directives.reminders import CHASE_RULES, ESCALATION_RULES, OpenTask, due_notices
+from directives.reminders import CHASE_RULES, ESCALATION_RULES, due_notices
 from directives.runtime import Runtime
 from directives.services import queries
 from directives.services.calendar import load_calendar
 from directives.services.decide import decide
-from directives.timeliness import Grid, standing_as_of
 from tests.test_grid_sql import _random_histories
 
 NOW = datetime(2027, 1, 1, tzinfo=UTC)
@@ -28,17 +27,9 @@ def expected(rt: Runtime, day: date, policy: Policy) -> set[tuple[str, str, int]
         tasks = list(s.scalars(select(Task)))
         facts = queries.load_facts(s, tasks)
         for t in tasks:
-            f = facts[t.id]
-            grid = standing_as_of(f, day, cal).grid
-            if grid not in (Grid.WITHIN_TERM, Grid.DUE_SOON, Grid.OVERDUE, Grid.STANDING):
+            task = queries.open_task_as_of(t, facts[t.id], day, cal)
+            if task is None:
                 continue
-            task = OpenTask(
-                assigned_on=t.assigned_on,
-                deadline=f.effective_deadline(day),
-                acknowledged=t.acknowledged_on is not None and t.acknowledged_on <= day,
-                submitted=t.submitted_on is not None and t.submitted_on <= day,
-                last_report_on=t.last_report_on,
-            )
             out |= {(rule, t.code, th) for rule, th in due_notices(task, day, cal, policy)}
     return out
 

@@ -25,12 +25,11 @@ from directives.importing import (
     read_task_rows,
 )
 from directives.policy import Policy
-from directives.reminders import OpenTask, due_notices
+from directives.reminders import due_notices
 from directives.runtime import Runtime
 from directives.services import intake, queries, registry
 from directives.services.calendar import load_calendar
 from directives.services.history import HistoryRow, apply_history, read_history
-from directives.timeliness import Grid, standing_as_of
 from directives.workflow import Actor, Role
 from flows import jobs
 
@@ -61,22 +60,10 @@ def _expected(rt: Runtime, day: date, recorded: set[tuple[str, int, str, int]]) 
         tasks = list(s.scalars(select(Task).where(Task.assigned_on <= day)))
         facts = queries.load_facts(s, tasks)
         for t in tasks:
-            f = facts[t.id]
-            if standing_as_of(f, day, cal).grid not in (
-                Grid.WITHIN_TERM,
-                Grid.DUE_SOON,
-                Grid.OVERDUE,
-                Grid.STANDING,
-            ):
+            task = queries.open_task_as_of(t, facts[t.id], day, cal)
+            if task is None:
                 continue
-            deadline = f.effective_deadline(day)
-            task = OpenTask(
-                t.assigned_on,
-                deadline,
-                t.acknowledged_on is not None,
-                t.submitted_on is not None,
-                t.last_report_on,
-            )
+            deadline = task.deadline
             for rule, threshold in due_notices(task, day, cal, Policy()):
                 key = (rule, t.id, deadline.isoformat() if deadline else "", threshold)
                 if key not in recorded:

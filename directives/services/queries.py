@@ -24,6 +24,7 @@ from directives.db.tables import (
     TaskPause,
 )
 from directives.errors import InvalidInput
+from directives.reminders import OpenTask
 from directives.services import grid_sql
 from directives.services.calendar import load_calendar
 from directives.services.lifecycle import load_task
@@ -239,4 +240,20 @@ def task_detail(session: Session, code: str, *, as_of: date) -> TaskDetail:
         reports,
         extensions,
         task.officer,
+    )
+
+
+def open_task_as_of(
+    task: Task, facts: TaskFacts, day: date, cal: WorkingCalendar
+) -> OpenTask | None:
+    """What the reminder rules read of ``task`` on ``day``, or None if it is not open then."""
+    grid = standing_as_of(facts, day, cal).grid
+    if grid not in (Grid.WITHIN_TERM, Grid.DUE_SOON, Grid.OVERDUE, Grid.STANDING):
+        return None
+    return OpenTask(
+        assigned_on=task.assigned_on,
+        deadline=facts.effective_deadline(day),
+        acknowledged=task.acknowledged_on is not None and task.acknowledged_on <= day,
+        submitted=task.submitted_on is not None and task.submitted_on <= day,
+        last_report_on=task.last_report_on,
     )
