@@ -25,6 +25,7 @@ from directives._tabular import (
 )
 from directives._tabular import normalize_header as normalize_header
 from directives.domain import AgencyKind, DeadlineSpec, DirectiveKind, LeaderRole, Priority
+from directives.programme import ITEM_KIND_LABELS, ItemKind
 from directives.recurrence import Recurrence
 
 E = TypeVar("E")
@@ -447,3 +448,88 @@ def read_officer_rows(path: Path) -> list[OfficerRow]:
         return OfficerRow(r.number, code, r.get("name", text_of, ""), r.get("email", _email, ""))
 
     return read_records(path, OFFICER_COLUMNS, build)
+
+
+@dataclass(frozen=True)
+class ProgrammeRow:
+    """One item of a work-programme file; agency and leader as written (code or name)."""
+
+    row: int
+    title: str
+    kind: ItemKind
+    agency: str
+    leader: str | None
+    planned_on: date | None  # None: the last working day of the month
+    note: str | None
+
+
+PROGRAMME_COLUMNS = (
+    Column("position", ("STT", "TT", "Số thứ tự")),
+    Column(
+        "title",
+        ("Nội dung", "Tên đề án", "Tên nội dung", "Nội dung trình", "Tên đề án, nội dung"),
+        "thiếu nội dung",
+    ),
+    Column("kind", ("Loại", "Loại nội dung", "Hình thức")),
+    Column(
+        "agency",
+        ("Cơ quan chủ trì", "Cơ quan trình", "Đơn vị chủ trì", "Cơ quan chủ trì soạn thảo"),
+        "thiếu cơ quan chủ trì",
+    ),
+    Column("leader", ("Lãnh đạo phụ trách", "Lãnh đạo UBND tỉnh phụ trách", "Lãnh đạo chỉ đạo")),
+    Column("planned", ("Thời gian trình", "Ngày trình", "Thời hạn trình", "Thời gian trình UBND")),
+    Column("note", ("Ghi chú",)),
+)
+
+# The kind named by a title's first words, when the file has no "Loại" column or leaves it blank.
+_TITLE_KINDS = (
+    ("de an", ItemKind.PROJECT),
+    ("bao cao", ItemKind.REPORT),
+    ("to trinh", ItemKind.SUBMISSION),
+    ("ke hoach", ItemKind.PLAN),
+    ("du thao", ItemKind.DRAFT),
+    ("quyet dinh", ItemKind.DRAFT),
+    ("nghi quyet", ItemKind.DRAFT),
+    ("chi thi", ItemKind.DRAFT),
+)
+_item_kind = pick(
+    _labelled({k.value: k for k in ItemKind}, ITEM_KIND_LABELS)
+    | {"du thao": ItemKind.DRAFT, "van ban": ItemKind.DRAFT, "": ItemKind.OTHER},
+    "loại không hợp lệ (đề án, báo cáo, tờ trình, dự thảo văn bản, kế hoạch, khác)",
+)
+
+
+def kind_from_title(title: str) -> ItemKind:
+    """The kind a title announces ("Đề án …", "Báo cáo …"), else ``OTHER``."""
+    folded = fold(title)
+    return next((k for prefix, k in _TITLE_KINDS if folded.startswith(prefix)), ItemKind.OTHER)
+
+
+def parse_item_kind(value: str) -> ItemKind:
+    """An item kind from its key or Vietnamese label (ValueError otherwise)."""
+    return _item_kind(value)
+
+
+def _optional_date(cell: Cell) -> date | None:
+    return None if is_blank(cell) else parse_date(cell)
+
+
+def read_programme_rows(path: Path) -> list[ProgrammeRow]:
+    """Read a work-programme file, one item a row, or raise ImportFileError listing bad rows."""
+
+    def build(r: RowReader) -> ProgrammeRow:
+        title = r.get("title", text_of, "")
+        kind = r.get("kind", _item_kind, ItemKind.OTHER)
+        if kind is ItemKind.OTHER and is_blank(r.cell("kind")):
+            kind = kind_from_title(title)
+        return ProgrammeRow(
+            row=r.number,
+            title=title,
+            kind=kind,
+            agency=r.get("agency", text_of, ""),
+            leader=r.get("leader", optional_text_of, None),
+            planned_on=r.get("planned", _optional_date, None),
+            note=r.get("note", optional_text_of, None),
+        )
+
+    return read_records(path, PROGRAMME_COLUMNS, build)

@@ -155,10 +155,30 @@ def digest(rt: Runtime, *, as_of: date | None = None, dry_run: bool = False) -> 
     return summary
 
 
+def programme(rt: Runtime, *, as_of: date | None = None, dry_run: bool = False) -> JobSummary:
+    """The work programme's status: the month in progress from the 25th, and the previous
+    month's final status (frozen as a snapshot) from the first working day of the next."""
+    from directives.services.programme import enqueue_statuses
+
+    with _job_day(rt, "programme", as_of, dry_run) as (s, summary):
+        if summary.working_day:
+            runs = enqueue_statuses(
+                s,
+                summary.as_of,
+                now=rt.clock.now(),
+                mail=MailSettings.from_settings(rt.settings),
+                dry_run=dry_run,
+            )
+            summary.extra["statuses"] = [r.as_dict() for r in runs]
+            summary.messages = 0 if dry_run else sum(len(r.recipients) for r in runs)
+    return summary
+
+
 JOBS = {
     "chase": chase,
     "escalate": escalate,
     "dispatch": dispatch,
     "recurring": recurring,
     "digest": digest,
+    "programme": programme,
 }

@@ -77,10 +77,19 @@ def digest_flow(as_of: date | None = None, dry_run: bool = False) -> dict[str, A
     return summary
 
 
+@flow(name="programme")
+def programme_flow(as_of: date | None = None, dry_run: bool = False) -> dict[str, Any]:
+    """The monthly work programme's status: interim from the 25th, final on the 1st."""
+    summary = decide_and_enqueue("programme", as_of, dry_run)
+    get_run_logger().info("programme: %s", summary)
+    return summary
+
+
 FLOWS = {
     "chase": chase_flow,
     "escalate": escalate_flow,
     "dispatch": dispatch_flow,
     "recurring": recurring_flow,
     "digest": digest_flow,
+    "programme": programme_flow,
 }

@@ -48,6 +48,12 @@ SCHEDULES = (
         "Báo cáo tuần gửi lãnh đạo (ngày làm việc đầu tiên của tuần, 07:00)",
     ),
     Schedule(
+        "programme",
+        "30 7 * * *",
+        "programme-daily-0730",
+        "Chương trình công tác tháng: tạm tính từ ngày 25, chốt số liệu ngày làm việc đầu tháng",
+    ),
+    Schedule(
         "dispatch",
         "*/10 * * * *",
         "dispatch-every-10-minutes",

@@ -149,11 +149,25 @@ def programme_context(*, final: bool = True) -> dict[str, Any]:
                 "leader": "Lê Thị Hồng",
                 "planned": "2026-11-20",
                 "state": state,
+                "code": f"CT2611-{n:03d}",
                 "submitted_on": "2026-11-24" if state.startswith("submitted") else None,
+                "document_number": "245/TTr-SVHTTDL" if state.startswith("submitted") else None,
+                "carried_from": {"code": "CT2610-009", "month": "10/2026"} if n == 3 else None,
+                "postponed_to": (
+                    {"code": "CT2612-001", "month": "12/2026"} if state == "postponed" else None
+                ),
             }
-            for title, kind, state in items
+            for n, (title, kind, state) in enumerate(items, start=1)
         ],
-        "summary": {"total": 4, "overdue": 1, "overdue_pct": 25.0, "carried_over": 2},
+        "summary": {
+            "total": 4,
+            "overdue": 1,
+            "overdue_pct": 25.0,
+            "submitted_on_time": 1,
+            "submitted_late": 1,
+            "carried_in": 1,
+            "carried_over": 1,
+        },
     }
 
 
@@ -741,8 +755,11 @@ def test_programme_status_lists_items_with_their_state(final: bool) -> None:
     parsed = sent_and_parsed(outgoing("programme_status", programme_context(final=final)))
     text, html = body(parsed, "plain"), body(parsed, "html")
     assert "Quá hạn, chưa trình: 1 (25%)" in text
-    assert "Tình trạng: Đã trình chậm (trình ngày 24/11/2026)" in text
+    assert "Tình trạng: Đã trình chậm (trình ngày 24/11/2026, 245/TTr-SVHTTDL)" in text
     assert "Lùi thời gian trình" in html
+    assert "sang tháng 12/2026" in html
+    assert "(Dự thảo văn bản, CT2611-003, từ tháng 10/2026)" in text
+    assert "Từ tháng trước chuyển sang: 1" in text
     assert len(task_rows(html)) == 4
     assert ("số liệu chốt tháng" in text) is final
     assert ("số liệu tạm tính đến ngày 26/11/2026" in text) is not final

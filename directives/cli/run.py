@@ -9,13 +9,15 @@ import typer
 
 from directives.cli._common import day, runtime
 
-JOB_NAMES = ("chase", "escalate", "dispatch", "recurring", "digest")
+JOB_NAMES = ("chase", "escalate", "dispatch", "recurring", "digest", "programme")
 
 
 def run_job(
     job: Annotated[
         str,
-        typer.Argument(metavar="VIỆC", help="chase, escalate, dispatch, recurring hoặc digest."),
+        typer.Argument(
+            metavar="VIỆC", help="chase, escalate, dispatch, recurring, digest hoặc programme."
+        ),
     ],
     as_of: Annotated[
         str | None, typer.Option("--as-of", help="Chạy như vào ngày (mặc định: hôm nay).")
@@ -24,7 +26,7 @@ def run_job(
         bool, typer.Option("--dry-run", help="Chỉ cho biết sẽ làm gì, không ghi gì.")
     ] = False,
 ) -> None:
-    """Chạy một việc định kỳ: đôn đốc, báo cáo vượt cấp hoặc gửi thư.
+    """Chạy một việc định kỳ: đôn đốc, vượt cấp, báo cáo tuần, chương trình công tác, gửi thư.
 
     Ví dụ: directives run chase --as-of 26/11/2026 --dry-run
     """

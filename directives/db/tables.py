@@ -263,3 +263,73 @@ class CodeCounter(Base):
     __tablename__ = "code_counters"
     scope: Mapped[str] = mapped_column(String(20), primary_key=True)
     next_value: Mapped[int] = mapped_column(Integer)
+
+
+class ProgrammeItem(Base):
+    """An item of a month's work programme: what an agency must submit to the Committee, and when.
+
+    Its state is derived from its dates (``directives.programme.state_as_of``). Postponing an item
+    to a later month closes it here (``postponed_on``) and opens a new item there that points back
+    (``carried_from_id``), so each month keeps what it promised and the chain keeps the history.
+    """
+
+    __tablename__ = "programme_items"
+    __table_args__ = (Index("ix_programme_items_month_position", "month", "position"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    month: Mapped[date] = mapped_column(Date)  # the first day of the month
+    position: Mapped[int] = mapped_column(Integer)  # STT within the month
+    title: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(20))
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
+    leader_id: Mapped[int | None] = mapped_column(ForeignKey("leaders.id"), index=True)
+    planned_on: Mapped[date] = mapped_column(Date)
+    entered_on: Mapped[date] = mapped_column(Date)
+    submitted_on: Mapped[date | None] = mapped_column(Date)
+    document_number: Mapped[str | None] = mapped_column(String(60))
+    postponed_on: Mapped[date | None] = mapped_column(Date)
+    removed_on: Mapped[date | None] = mapped_column(Date)
+    carried_from_id: Mapped[int | None] = mapped_column(
+        ForeignKey("programme_items.id"), unique=True
+    )
+    note: Mapped[str | None] = mapped_column(Text)
+
+    agency: Mapped[Agency] = relationship()
+    leader: Mapped[Leader | None] = relationship()
+    events: Mapped[list[ProgrammeEvent]] = relationship(
+        back_populates="item", order_by="ProgrammeEvent.id"
+    )
+
+
+class ProgrammeEvent(Base):
+    """The append-only history of a programme item."""
+
+    __tablename__ = "programme_events"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("programme_items.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(20))  # entered|submitted|postponed|carried_in|removed
+    on: Mapped[date] = mapped_column(Date)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(200))
+    note: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    item: Mapped[ProgrammeItem] = relationship(back_populates="events")
+
+
+class ProgrammeSnapshot(Base):
+    """A month's status as compiled on a day: ``interim`` (the 25th) or ``final`` (frozen)."""
+
+    __tablename__ = "programme_snapshots"
+    __table_args__ = (
+        UniqueConstraint("month", "stage", name="uq_programme_snapshots_month_stage"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    month: Mapped[date] = mapped_column(Date)
+    stage: Mapped[str] = mapped_column(String(10))  # interim | final
+    as_of: Mapped[date] = mapped_column(Date)  # the day the figures are as of
+    compiled_on: Mapped[date] = mapped_column(Date)
+    taken_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
