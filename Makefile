@@ -22,6 +22,8 @@ run: $(VENV)/.installed
 	$(BIN)/directives stats --from 01/07/2026 --to $(SAMPLE_DAY)
 	$(BIN)/directives run chase --as-of $(SAMPLE_DAY)
 	$(BIN)/directives run escalate --as-of $(SAMPLE_DAY)
+	$(BIN)/directives programme list --month 11/2026 --as-of $(SAMPLE_DAY)
+	$(BIN)/directives run programme --as-of $(SAMPLE_DAY)
 	$(BIN)/directives run dispatch --as-of $(SAMPLE_DAY)
 	@echo "Thư đã gửi (dạng tệp .eml): var/mail/"
 

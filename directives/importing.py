@@ -461,6 +461,8 @@ class ProgrammeRow:
     leader: str | None
     planned_on: date | None  # None: the last working day of the month
     note: str | None
+    submitted_on: date | None = None  # already submitted (a tracking file brought in mid-month)
+    document_number: str | None = None
 
 
 PROGRAMME_COLUMNS = (
@@ -479,6 +481,8 @@ PROGRAMME_COLUMNS = (
     Column("leader", ("Lãnh đạo phụ trách", "Lãnh đạo UBND tỉnh phụ trách", "Lãnh đạo chỉ đạo")),
     Column("planned", ("Thời gian trình", "Ngày trình", "Thời hạn trình", "Thời gian trình UBND")),
     Column("note", ("Ghi chú",)),
+    Column("submitted_on", ("Ngày đã trình", "Đã trình ngày")),
+    Column("document_number", ("Số văn bản trình", "Văn bản trình")),
 )
 
 # The kind named by a title's first words, when the file has no "Loại" column or leaves it blank.
@@ -530,6 +534,8 @@ def read_programme_rows(path: Path) -> list[ProgrammeRow]:
             leader=r.get("leader", optional_text_of, None),
             planned_on=r.get("planned", _optional_date, None),
             note=r.get("note", optional_text_of, None),
+            submitted_on=r.get("submitted_on", _optional_date, None),
+            document_number=r.get("document_number", optional_text_of, None),
         )
 
     return read_records(path, PROGRAMME_COLUMNS, build)

@@ -420,3 +420,36 @@ def test_a_bad_file_names_each_row_and_stores_nothing(
     code, _, err = run(capsys, "programme", "list", "--month", "2026-13")
     assert code == InvalidInput.exit_code
     assert "--month '2026-13'" in err
+
+
+def test_the_sample_province_has_novembers_programme(
+    cli: Runtime, capsys: pytest.CaptureFixture[str]
+) -> None:
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    code, out, err = run(capsys, "sample", "load", str(examples))
+    assert code == 0, err
+    assert "12 nội dung chương trình công tác" in out
+    code, out, err = run(
+        capsys, "programme", "list", "--month", "11/2026", "--as-of", "26/11/2026", "-f", "json"
+    )
+    assert code == 0, err
+    status = json.loads(out)
+    # Overdue: the land-price draft (16/11), the fire-safety directive (23/11), the digital
+    # transformation project (12/11); submitted from the file: 4 on time, 2 late (one on 26/11).
+    assert {k: status["summary"][k] for k in ("total", "overdue", "overdue_pct")} == {
+        "total": 12,
+        "overdue": 3,
+        "overdue_pct": 25.0,
+    }
+    assert (status["summary"]["submitted_on_time"], status["summary"]["submitted_late"]) == (4, 2)
+    late = [i for i in status["items"] if i["state"] == "submitted_late"]
+    assert [i["detail"] for i in late] == [
+        "trình 18/11/2026, 231/TTr-SVHTTDL",
+        "trình 26/11/2026, 87/BC-TTr",
+    ]
+    # Seen from the 25th, the inspection report (due 25/11, submitted 26/11) is not yet due.
+    code, out, err = run(
+        capsys, "programme", "list", "--month", "11/2026", "--as-of", "25/11/2026", "-f", "json"
+    )
+    on_25th = {i["code"]: i["state"] for i in json.loads(out)["items"]}
+    assert on_25th["CT2611-009"] == "not_yet_due"

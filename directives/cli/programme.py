@@ -129,7 +129,7 @@ def _row(item: dict[str, Any]) -> dict[str, Any]:
         "kind": item["kind"],
         "agency": item["agency_code"],
         "leader": item["leader_code"],
-        "planned": item["planned"],
+        "planned": date.fromisoformat(item["planned"]),
         "state": item["state"],
         "state_label": item["state_label"],
         "detail": extra,
@@ -177,7 +177,6 @@ def list_(
             ("agency", "Chủ trì"),
             ("planned", "Ngày trình"),
             ("state_label", "Tình trạng"),
-            ("detail", ""),
         ],
         title=title,
         wide="title",
@@ -187,7 +186,10 @@ def list_(
 
 @programme_app.command("show")
 def show(code: CodeArg) -> None:
-    """Một nội dung và lịch sử của nó qua các tháng (khi được lùi)."""
+    """Một nội dung và lịch sử của nó qua các tháng (khi được lùi).
+
+    Ví dụ: directives programme show CT2611-003
+    """
     import json
 
     with unit_of_work() as s:
@@ -204,7 +206,10 @@ def submit(
     on: OnOpt = None,
     as_: AsOpt = "secretariat",
 ) -> None:
-    """Ghi nhận cơ quan đã trình UBND tỉnh nội dung này."""
+    """Ghi nhận cơ quan đã trình UBND tỉnh nội dung này.
+
+    Ví dụ: directives programme submit CT2611-003 --on 27/11/2026 --document 245/TTr-STNMT
+    """
     rt = runtime()
     with unit_of_work() as s:
         item = programme.submit(
@@ -225,7 +230,10 @@ def postpone(
     on: OnOpt = None,
     as_: AsOpt = "secretariat",
 ) -> None:
-    """Lùi nội dung sang tháng sau; nội dung mới giữ liên kết với nội dung cũ."""
+    """Lùi nội dung sang tháng sau; nội dung mới giữ liên kết với nội dung cũ.
+
+    Ví dụ: directives programme postpone CT2611-012 --to 2026-12 --reason "Chờ ý kiến Bộ"
+    """
     rt = runtime()
     with unit_of_work() as s:
         new = programme.postpone(
@@ -251,7 +259,10 @@ def remove(
     on: OnOpt = None,
     as_: AsOpt = "secretariat",
 ) -> None:
-    """Đưa nội dung ra khỏi chương trình công tác (vẫn được liệt kê, với tình trạng đã đưa ra)."""
+    """Đưa nội dung ra khỏi chương trình công tác (vẫn được liệt kê, với tình trạng đã đưa ra).
+
+    Ví dụ: directives programme remove CT2611-011 --reason "Không còn phù hợp"
+    """
     rt = runtime()
     with unit_of_work() as s:
         item = programme.remove(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -14,7 +15,8 @@ from directives.importing import (
     read_officer_rows,
     read_task_rows,
 )
-from directives.services import intake, registry
+from directives.programme import parse_month
+from directives.services import intake, programme, registry
 from directives.services.history import apply_history, read_history
 from directives.workflow import Actor, Role
 
@@ -57,8 +59,18 @@ def sample_load(
         progress = directory / "progress.csv"
         if progress.exists():
             events = apply_history(s, read_history(progress, s), actor=system, clock=rt.clock)
+        items = 0
+        # programme-YYYY-MM.csv: that month's work programme, adopted the day before it starts.
+        for path in sorted(directory.glob("programme-*.csv")):
+            month = parse_month(path.stem.removeprefix("programme-"))
+            adopted = month - timedelta(days=1)
+            office = Actor(Role.SECRETARIAT, "dữ liệu mẫu")
+            items += len(
+                programme.import_file(s, path, month, actor=office, clock=rt.clock, on=adopted)
+            )
     typer.echo(
-        f"Đã nạp dữ liệu mẫu: {len(batch)} văn bản, {len(rows)} nhiệm vụ, {events} diễn biến."
+        f"Đã nạp dữ liệu mẫu: {len(batch)} văn bản, {len(rows)} nhiệm vụ, {events} diễn biến, "
+        f"{items} nội dung chương trình công tác."
     )
 
 

@@ -75,6 +75,8 @@ class NewItem:
     planned_on: date | None = None  # None: the last working day of the month
     note: str | None = None
     row: int = 0  # the file row, for error messages; 0 when entered by hand
+    submitted_on: date | None = None  # already submitted, with its document number
+    document_number: str | None = None
 
 
 def _check_actor(actor: Actor) -> None:
@@ -200,6 +202,19 @@ def add_items(
             reason = f"ngày trình không thuộc tháng {month_label(month)}"
             errors.append(RowError(row, "planned", planned.strftime("%d/%m/%Y"), reason))
             bad = True
+        if item.submitted_on is not None:
+            shown = item.submitted_on.strftime("%d/%m/%Y")
+            if item.submitted_on > today(clock):
+                errors.append(RowError(row, "submitted_on", shown, "ngày đã trình ở tương lai"))
+                bad = True
+            if not (item.document_number or "").strip():
+                reason = "đã trình thì cần số văn bản trình"
+                errors.append(RowError(row, "document_number", "", reason))
+                bad = True
+        elif item.document_number:
+            reason = "có số văn bản trình nhưng thiếu ngày đã trình"
+            errors.append(RowError(row, "submitted_on", "", reason))
+            bad = True
         if agency is not None and title:
             key = (agency.id, fold(title))
             if key in existing:
@@ -238,6 +253,13 @@ def add_items(
         )
         session.add(new)
         _record(session, new, "entered", on=entered_on, actor=actor, clock=clock, source=source)
+        if item.submitted_on is not None:
+            number = " ".join((item.document_number or "").split())
+            new.submitted_on, new.document_number = item.submitted_on, number
+            _record(
+                session, new, "submitted", on=item.submitted_on, actor=actor, clock=clock,
+                document=number, source=source,
+            )  # fmt: skip
         stored.append(new)
     session.flush()
     return stored
@@ -265,6 +287,8 @@ def import_file(
             planned_on=r.planned_on,
             note=r.note,
             row=r.row,
+            submitted_on=r.submitted_on,
+            document_number=r.document_number,
         )
         for r in rows
     ]
