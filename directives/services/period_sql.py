@@ -7,12 +7,27 @@ working days are ordinal differences from ``calendar_days``, the grid is ``grid_
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, literal, select
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Integer,
+    and_,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+)
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.elements import Grouping
 
+from directives.calendar import WorkingCalendar
 from directives.db.tables import Agency, CalendarDay, Leader, Task
 from directives.figures import Figures, PeriodReport
 from directives.services import grid_sql
@@ -22,6 +37,52 @@ from directives.timeliness import AGING_BUCKETS, Grid
 
 def _sum(condition: ColumnElement[bool], value: Any = 1) -> ColumnElement[int]:
     return func.coalesce(func.sum(case((condition, value), else_=0)), 0)
+
+
+def _may_count(start: date, end: date) -> ColumnElement[bool]:
+    """A cheap superset of the tasks that count in [start, end]: it leaves out, before any CASE
+    is evaluated, the tasks finished or cancelled before ``start`` whose deadline cannot fall in
+    the period (most of a long history). Every other task is classified as before."""
+    finished_before = or_(
+        and_(Task.confirmed_on.is_not(None), Task.confirmed_on < start),
+        and_(Task.cancelled_on.is_not(None), Task.cancelled_on < start),
+    )
+    # The effective deadline as of ``end`` is the original one or an approved extension's.
+    may_fall_due = or_(Task.has_extensions, Task.original_deadline >= start)
+    return or_(~finished_before, may_fall_due)
+
+
+class _Ordinals:
+    """Working-day ordinals of date columns: joins to ``calendar_days`` (SQLite), or on
+    PostgreSQL a lookup in an array bound once per query, which spares four hash joins over
+    every row of the period."""
+
+    def __init__(self, session: Session, cal: WorkingCalendar) -> None:
+        self.array = session.get_bind().dialect.name == "postgresql"
+        self.aliases: list[tuple[Any, ColumnElement[date]]] = []
+        if self.array:
+            days = (cal.last - cal.first).days + 1
+            values = [cal.ordinal(cal.first + timedelta(days=i)) for i in range(days)]
+            self.values = bindparam("ordinals", values, type_=postgresql.ARRAY(Integer))
+            self.first = cal.first
+
+    def __call__(self, day: ColumnElement[date]) -> ColumnElement[int]:
+        if self.array:
+            index = cast(day - literal(self.first, Date), Integer) + 1
+            # Parenthesised: ``$1::INTEGER[][i]`` would read as a two-dimensional type.
+            return cast(Grouping(self.values)[index], Integer)
+        alias = aliased(CalendarDay)
+        self.aliases.append((alias, day))
+        return cast(alias.ordinal, Integer)
+
+    def joined(self, source: Any) -> Any:
+        """``source`` with the joins the SQLite form needs."""
+        for alias, day in self.aliases:
+            source = source.outerjoin(alias, alias.day == day)
+        return source
+
+
+_ordinals = _Ordinals
 
 
 def period_report_sql(
@@ -47,7 +108,7 @@ def period_report_sql(
         reference.label("ref"),
         Task.assigned_on.label("assigned"),
         Task.cancelled_on.label("cancelled"),
-    ).where(Task.assigned_on <= end)
+    ).where(Task.assigned_on <= end, _may_count(start, end))
     if agency:
         inner = inner.where(
             Task.lead_agency_id
@@ -61,7 +122,10 @@ def period_report_sql(
     # Materialized: inlined, the grid CASE and the deadline subquery would be evaluated again
     # in every one of the sums below (seventeen times a row).
     t = inner.cte("period_tasks").prefix_with("MATERIALIZED")
-    o_assigned, o_done, o_eff, o_ref = (aliased(CalendarDay) for _ in range(4))
+    ordinal = _ordinals(session, cal)
+    o_assigned, o_done, o_eff, o_ref = (
+        ordinal(c) for c in (t.c.assigned, t.c.done, t.c.eff, t.c.ref)
+    )
     g = t.c.g
     done = g.in_(
         [
@@ -71,7 +135,7 @@ def period_report_sql(
     )
     completed = and_(done, t.c.done >= start, t.c.done <= end)
     timed = and_(completed, t.c.eff.is_not(None))
-    late_days = o_ref.ordinal - o_eff.ordinal
+    late_days = o_ref - o_eff
     overdue = g == Grid.OVERDUE.value
     fell_due = and_(
         g.not_in([Grid.PAUSED.value, Grid.CANCELLED.value]),
@@ -86,12 +150,8 @@ def period_report_sql(
         "late": _sum(and_(completed, g == Grid.DONE_LATE.value)),
         "fell_due": _sum(fell_due),
         "on_time": _sum(and_(fell_due, g.in_([Grid.DONE_EARLY.value, Grid.DONE_ON_THE_DAY.value]))),
-        "working_days_used": _sum(
-            and_(timed, o_done.ordinal > o_assigned.ordinal), o_done.ordinal - o_assigned.ordinal
-        ),
-        "working_days_allowed": _sum(
-            and_(timed, o_eff.ordinal > o_assigned.ordinal), o_eff.ordinal - o_assigned.ordinal
-        ),
+        "working_days_used": _sum(and_(timed, o_done > o_assigned), o_done - o_assigned),
+        "working_days_allowed": _sum(and_(timed, o_eff > o_assigned), o_eff - o_assigned),
         "open_within_term": _sum(g.in_([Grid.WITHIN_TERM.value, Grid.DUE_SOON.value])),
         "due_soon": _sum(g == Grid.DUE_SOON.value),
         "open_overdue": _sum(overdue),
@@ -106,12 +166,7 @@ def period_report_sql(
     }
     stmt = (
         select(Agency.code, *(col.label(name) for name, col in columns.items()))
-        .select_from(t)
-        .join(Agency, Agency.id == t.c.agency_id)
-        .outerjoin(o_assigned, o_assigned.day == t.c.assigned)
-        .outerjoin(o_done, o_done.day == t.c.done)
-        .outerjoin(o_eff, o_eff.day == t.c.eff)
-        .outerjoin(o_ref, o_ref.day == t.c.ref)
+        .select_from(ordinal.joined(t.join(Agency, Agency.id == t.c.agency_id)))
         .group_by(Agency.code)
     )
     report = PeriodReport(start, end)
