@@ -16,7 +16,7 @@ from directives.importing import (
     read_task_rows,
 )
 from directives.programme import parse_month
-from directives.services import intake, programme, registry
+from directives.services import intake, programme, registry, users
 from directives.services.history import apply_history, read_history
 from directives.workflow import Actor, Role
 
@@ -68,10 +68,13 @@ def sample_load(
             items += len(
                 programme.import_file(s, path, month, actor=office, clock=rt.clock, on=adopted)
             )
+        demo = users.create_demo_users(s, clock=rt.clock)
     typer.echo(
         f"Đã nạp dữ liệu mẫu: {len(batch)} văn bản, {len(rows)} nhiệm vụ, {events} diễn biến, "
         f"{items} nội dung chương trình công tác."
     )
+    if demo:
+        typer.echo(f"Tài khoản dùng thử: {', '.join(d.username for d in demo)}.")
 
 
 @history_app.command("import")

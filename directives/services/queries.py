@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from directives.calendar import WorkingCalendar
@@ -87,6 +87,7 @@ def list_tasks(
     statuses: Sequence[str] = (),
     deadline_from: date | None = None,
     deadline_to: date | None = None,
+    text: str | None = None,
     page: int = 1,
     page_size: int = 50,
 ) -> Page:
@@ -111,6 +112,8 @@ def list_tasks(
         conditions.append(eff >= deadline_from)
     if deadline_to:
         conditions.append(eff <= deadline_to)
+    if text and text.strip():
+        conditions.append(_text_matches(text.strip()))
     lead = aliased(Agency)
     base = select(Task.id).join(lead, lead.id == Task.lead_agency_id).where(*conditions)
     total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
@@ -140,6 +143,18 @@ def list_tasks(
         for task, number, issued, lead_code, leader_code in rows
     ]
     return Page(lines, total, page, page_size)
+
+
+def _text_matches(text: str) -> ColumnElement[bool]:
+    """The task's code, content or directive number contains ``text`` (any case)."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    pattern = f"%{escaped}%"
+    numbers = select(Directive.id).where(Directive.number.ilike(pattern, escape="\\"))
+    return or_(
+        Task.code.ilike(pattern, escape="\\"),
+        Task.content.ilike(pattern, escape="\\"),
+        Task.directive_id.in_(numbers),
+    )
 
 
 def load_facts(session: Session, tasks: Sequence[Task]) -> dict[int, TaskFacts]:

@@ -1,0 +1,194 @@
+"""The web app's defences: the session secret, CSRF tokens, login throttling, security headers."""
+
+from __future__ import annotations
+
+import hmac
+import math
+import os
+import secrets
+import threading
+from collections import deque
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from starlette.datastructures import MutableHeaders
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from directives.settings import Settings
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+SECRET_FILE = "secret_key"
+
+# 'self' only: no inline script or style, no CDN; e-mail HTML is served apart (see routes.mail).
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-src 'self'; "
+    "frame-ancestors 'none'"
+)
+
+
+class CsrfRefused(Exception):
+    """A state-changing request without the session's CSRF token."""
+
+
+class TooManyAttempts(Exception):
+    """Too many failed logins for this name or address; ``retry_after`` in seconds."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(retry_after)
+        self.retry_after = retry_after
+
+
+def secret_key(settings: Settings) -> str:
+    """DIRECTIVES_SECRET_KEY, else a key generated once and kept in ``var_dir`` (mode 0600)."""
+    if settings.secret_key:
+        return settings.secret_key
+    path = Path(settings.var_dir) / SECRET_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        key = path.read_text(encoding="ascii").strip()
+        if len(key) < 32:
+            raise ValueError(f"{path}: khóa bí mật quá ngắn; xóa tệp để tạo lại") from None
+        return key
+    key = secrets.token_urlsafe(48)
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(key + "\n")
+    return key
+
+
+def csrf_token(request: Request) -> str:
+    """The session's CSRF token, created on first use."""
+    token = request.session.get("csrf")
+    if not isinstance(token, str) or not token:
+        token = secrets.token_urlsafe(32)
+        request.session["csrf"] = token
+    return token
+
+
+def new_csrf_token(request: Request) -> str:
+    """Replace the session's token (after login, so a token seen before it is worthless)."""
+    request.session["csrf"] = secrets.token_urlsafe(32)
+    return str(request.session["csrf"])
+
+
+async def verify_csrf(request: Request) -> None:
+    """Refuse an unsafe method unless it carries the session's token (form field or header)."""
+    if request.method in SAFE_METHODS:
+        return
+    expected = request.session.get("csrf")
+    supplied: object = request.headers.get(CSRF_HEADER)
+    if supplied is None:
+        content_type = request.headers.get("content-type", "")
+        if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+            supplied = (await request.form()).get(CSRF_FIELD)
+    if not (
+        isinstance(expected, str)
+        and expected
+        and isinstance(supplied, str)
+        and hmac.compare_digest(expected.encode(), supplied.encode())
+    ):
+        raise CsrfRefused()
+
+
+class LoginLimiter:
+    """Failed logins counted per (user name, address) and per address, in a sliding window.
+
+    In memory: one process serves the app (the embedded default); a restart forgets, which only
+    ever lets someone try again sooner. Time comes from the caller, so tests move a clock.
+    """
+
+    def __init__(
+        self,
+        *,
+        per_user: int = 5,
+        per_address: int = 20,
+        window: timedelta = timedelta(minutes=15),
+        max_keys: int = 10_000,
+    ) -> None:
+        self.per_user = per_user
+        self.per_address = per_address
+        self.window = window
+        self.max_keys = max_keys
+        self._failures: dict[tuple[str, str], deque[datetime]] = {}
+        self._lock = threading.Lock()
+
+    def _keys(self, username: str, ip: str) -> list[tuple[tuple[str, str], int]]:
+        return [((username.strip().lower(), ip), self.per_user), (("", ip), self.per_address)]
+
+    def _recent(self, key: tuple[str, str], now: datetime) -> deque[datetime]:
+        times = self._failures.get(key, deque())
+        while times and times[0] <= now - self.window:
+            times.popleft()
+        return times
+
+    def check(self, username: str, ip: str, now: datetime) -> None:
+        """Raise TooManyAttempts while either count is at its limit."""
+        with self._lock:
+            for key, limit in self._keys(username, ip):
+                times = self._recent(key, now)
+                if len(times) >= limit:
+                    wait = times[0] + self.window - now
+                    raise TooManyAttempts(max(1, math.ceil(wait.total_seconds())))
+
+    def failed(self, username: str, ip: str, now: datetime) -> None:
+        """Count one failure."""
+        with self._lock:
+            if len(self._failures) >= self.max_keys:
+                self._prune(now)
+            for key, _ in self._keys(username, ip):
+                times = self._recent(key, now)
+                times.append(now)
+                self._failures[key] = times
+
+    def succeeded(self, username: str, ip: str) -> None:
+        """Forget this name's failures from this address (the address count stays)."""
+        with self._lock:
+            self._failures.pop((username.strip().lower(), ip), None)
+
+    def _prune(self, now: datetime) -> None:
+        for key in list(self._failures):
+            if not self._recent(key, now):
+                del self._failures[key]
+
+
+class SecurityHeaders:
+    """Adds CSP, nosniff, a referrer policy, framing rules and no-store to every response.
+
+    A response that sets one of these itself (the e-mail HTML viewer does) keeps its own.
+    """
+
+    def __init__(self, app: ASGIApp, *, https: bool = False) -> None:
+        self.app = app
+        self.defaults = [
+            ("Content-Security-Policy", CSP),
+            ("X-Content-Type-Options", "nosniff"),
+            ("Referrer-Policy", "same-origin"),
+            ("X-Frame-Options", "DENY"),
+            ("Cross-Origin-Opener-Policy", "same-origin"),
+            ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+        ]
+        if https:
+            self.defaults.append(("Strict-Transport-Security", "max-age=31536000"))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        static = str(scope.get("path", "")).startswith("/static/")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in self.defaults:
+                    headers.setdefault(name, value)
+                # Pages may hold one agency's data: never cached. Static files carry ?v=digest.
+                cache = "public, max-age=86400" if static else "no-store"
+                headers.setdefault("Cache-Control", cache)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
