@@ -44,6 +44,9 @@ CONTEXT_KEYS: Mapping[str, frozenset[str]] = {
     "report_returned": COMMON | _TASKS | {"reason"},
     "report_confirmed": COMMON | _TASKS | {"completed_on", "timing"},
     "standing_nudge": COMMON | _TASKS,
+    # grid: the six counts and "change"; optional "aging" (over_30/60/120) and "totals" (of the
+    # capped lists). Groups may add code, count, critical, max_days_late, aging, more; completed
+    # rows completed_on and timing; charts are data specs drawn by notifications.charts.
     "weekly_digest": COMMON
     | {
         "leader",

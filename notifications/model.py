@@ -65,7 +65,7 @@ def _person_from_json(d: Mapping[str, Any]) -> Person:
 
 
 def outgoing_to_json(o: Outgoing) -> dict[str, Any]:
-    """The JSON-able form of ``o``; images are left out, the caller rebuilds them."""
+    """The JSON-able form of ``o``; images are left out (charts are redrawn from the context)."""
     return {
         "kind": o.kind,
         "to": [_person_to_json(p) for p in o.to],
@@ -79,11 +79,12 @@ def outgoing_to_json(o: Outgoing) -> dict[str, Any]:
 
 
 def outgoing_from_json(d: Mapping[str, Any]) -> Outgoing:
-    """The ``Outgoing`` stored by ``outgoing_to_json``, without images."""
+    """The ``Outgoing`` stored by ``outgoing_to_json``, its charts drawn from ``context.charts``."""
     kind = str(d["kind"])
     if kind not in KINDS:
         raise ValueError(f"unknown message kind {kind!r}")
     reply_to = d["reply_to"]
+    context = dict(d["context"])
     return Outgoing(
         kind=kind,
         to=tuple(_person_from_json(p) for p in d["to"]),
@@ -92,5 +93,19 @@ def outgoing_from_json(d: Mapping[str, Any]) -> Outgoing:
         sender=_person_from_json(d["sender"]),
         message_id=str(d["message_id"]),
         notice_ids=tuple(int(i) for i in d["notice_ids"]),
-        context=dict(d["context"]),
+        context=context,
+        images=_chart_images(context),
     )
+
+
+def _chart_images(context: Mapping[str, Any]) -> tuple[InlineImage, ...]:
+    """The charts a context describes as data (see ``notifications.charts``), as inline PNGs.
+
+    A spec without ``values`` names an image the caller attaches itself, and is skipped.
+    """
+    specs = [c for c in context.get("charts") or () if isinstance(c, Mapping) and "values" in c]
+    if not specs:
+        return ()
+    from notifications.charts import images  # here: only messages with charts load matplotlib
+
+    return images(specs)

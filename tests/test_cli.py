@@ -129,7 +129,7 @@ def test_transitions_from_the_command_line(
     assert (
         run(
             capsys,
-            "report",
+            "progress",
             task,
             "--text",
             "Xong",

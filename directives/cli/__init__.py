@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import typer
 
-from directives.cli import admin, outbox, run, sample, stats, tasks
+from directives.cli import (
+    admin,
+    letter,
+    outbox,
+    programme,
+    report,
+    run,
+    sample,
+    serve,
+    stats,
+    tasks,
+    users,
+)
 from directives.cli._common import run_guarded
 
 app = typer.Typer(
@@ -23,17 +35,22 @@ app.add_typer(tasks.extend_app, name="extend")
 app.add_typer(sample.sample_app, name="sample")
 app.add_typer(outbox.outbox_app, name="outbox")
 app.add_typer(sample.history_app, name="history")
+app.add_typer(report.report_app, name="report")
+app.add_typer(programme.programme_app, name="programme")
+app.add_typer(users.users_app, name="users")
 app.command("import")(tasks.import_file)
 app.command("ack")(tasks.ack)
-app.command("report")(tasks.report)
+app.command("progress")(tasks.report)
 app.command("confirm")(tasks.confirm)
 app.command("return")(tasks.return_)
 app.command("pause")(tasks.pause)
 app.command("resume")(tasks.resume)
 app.command("cancel")(tasks.cancel)
 app.command("stats")(stats.stats)
+app.command("letter")(letter.letter)
 app.command("run")(run.run_job)
 app.command("scheduler")(run.scheduler)
+app.command("serve")(serve.serve)
 
 
 def main(args: list[str] | None = None) -> None:

@@ -251,7 +251,7 @@ def report(
 ) -> None:
     """Ghi báo cáo tiến độ, hoặc báo cáo kết quả với --final.
 
-    Ví dụ: directives report NV26-0001 --final --document 123/SKHDT-KH
+    Ví dụ: directives progress NV26-0001 --final --document 123/SKHDT-KH
     """
     with unit_of_work() as s:
         entry = lifecycle.report(
