@@ -6,14 +6,24 @@ through the ORM, decide in Python (``directives.reminders.due_notices``), add a 
 decision through the session. The baseline's transaction is rolled back so ours starts equal.
 
     .venv/bin/python -m bench.chase --tasks 1000000 --open 100000
+    .venv/bin/python -m bench.chase --tasks 100000 --open 10000 --profile   # where ours goes
+
+Both are timed without tracing: ``--memory`` adds their peak Python memory (tracemalloc), at
+the price of a baseline several times slower, so its seconds are not the benchmark's figures.
+``--profile`` runs ours under cProfile and adds, under ``ours.profile``, the seconds spent in
+each step: the decision (one INSERT … SELECT), reading the task rows, writing the messages and
+linking them to their notices, the rest of the enqueue (grouping, payloads); ``--top N`` also
+prints the N most expensive functions to stderr.
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import os
 import platform
+import pstats
 import sys
 import time
 import tracemalloc
@@ -151,6 +161,46 @@ def _baseline(rt: Runtime) -> tuple[float, int, int]:
         session.close()
 
 
+# step → the function whose cumulative time it is, as (file name ending, function name)
+STEPS = {
+    "decide": ("services/decide.py", "decide"),
+    "read_task_rows": ("services/task_lines.py", "read_lines"),
+    "insert_messages": ("services/outbox.py", "_insert_messages"),
+    "link_notices": ("services/outbox.py", "_link"),
+    "enqueue_total": ("services/mailing.py", "notify_due"),
+    "job_total": ("flows/jobs.py", "chase"),
+}
+
+
+def _trace(memory: bool) -> None:
+    """Start tracing Python allocations afresh when ``memory`` is asked for."""
+    if memory:
+        tracemalloc.stop()
+        tracemalloc.start()
+
+
+def _traced(memory: bool) -> dict[str, int]:
+    """The peak traced since ``_trace``, and stop tracing."""
+    if not memory:
+        return {}
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return {"peak_mib": round(peak / 2**20)}
+
+
+def _steps(profiler: cProfile.Profile, top: int) -> dict[str, float]:
+    """Cumulative seconds of each step of ``STEPS``; the ``top`` functions go to stderr."""
+    stats = pstats.Stats(profiler, stream=sys.stderr)
+    if top:
+        stats.sort_stats("cumulative").print_stats(top)
+    found: dict[str, float] = {}
+    for (filename, _line, name), (_cc, _nc, _tt, cumulative, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+        for step, (ending, function) in STEPS.items():
+            if name == function and filename.endswith(ending):
+                found[step] = found.get(step, 0.0) + cumulative
+    return {step: round(found[step], 2) for step in STEPS if step in found}
+
+
 def main() -> None:
     """Fill, measure both, print and save."""
     parser = argparse.ArgumentParser(
@@ -158,6 +208,14 @@ def main() -> None:
     )
     parser.add_argument("--tasks", type=int, default=1_000_000)
     parser.add_argument("--open", type=int, default=100_000)
+    parser.add_argument(
+        "--memory",
+        action="store_true",
+        help="also report peak Python memory (tracemalloc); this slows the ORM baseline "
+        "several-fold, so the seconds and the ratio of such a run are not the benchmark's",
+    )
+    parser.add_argument("--profile", action="store_true", help="time each step of ours")
+    parser.add_argument("--top", type=int, default=0, help="with --profile: print N functions")
     args = parser.parse_args()
     url, name = _database()
     out: dict[str, Any] = {"tasks": args.tasks, "open": args.open}
@@ -172,32 +230,40 @@ def main() -> None:
                         text(statement),
                         {"tasks": args.tasks, "open": args.open, "directives": args.tasks // 10},
                     )
-            conn.execute(text("ANALYZE"))
-        out["fill_seconds"] = round(time.perf_counter() - started, 1)
         settings = Settings(database_url=url, var_dir=Path("/tmp/bench-chase-var"))
         rt = Runtime(settings, engine, make_session_factory(engine), FixedClock(NOW))
         with rt.unit_of_work() as s:
             ensure_index(s)
-        tracemalloc.start()
+        # As autovacuum soon would after a bulk load (and as bench/register does): statistics,
+        # hint bits and the visibility map set, so that neither side pays for the load.
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE"))
+        out["fill_seconds"] = round(time.perf_counter() - started, 1)
+        _trace(args.memory)
         seconds, loaded, decided = _baseline(rt)
         out["baseline"] = {
             "seconds": round(seconds, 2),
             "open_loaded": loaded,
             "notices": decided,
-            "peak_mib": round(tracemalloc.get_traced_memory()[1] / 2**20),
+            **_traced(args.memory),
         }
-        tracemalloc.stop()
-        tracemalloc.start()
+        _trace(args.memory)
+        profiler = cProfile.Profile() if args.profile else None
         started = time.perf_counter()
+        if profiler is not None:
+            profiler.enable()
         summary = jobs.chase(rt, as_of=AS_OF)
+        if profiler is not None:
+            profiler.disable()
         ours = time.perf_counter() - started
         out["ours"] = {
             "seconds": round(ours, 2),
             "notices": summary.notices.total(),
             "messages": summary.messages,
-            "peak_mib": round(tracemalloc.get_traced_memory()[1] / 2**20),
+            **_traced(args.memory),
         }
-        tracemalloc.stop()
+        if profiler is not None:
+            out["ours"]["profile"] = _steps(profiler, args.top)
         started = time.perf_counter()
         again = jobs.chase(rt, as_of=AS_OF)
         out["ours_second_run"] = {

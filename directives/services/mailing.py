@@ -15,10 +15,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from directives.calendar import WorkingCalendar
-from directives.db.tables import Agency, Directive, Leader, Officer, Task
+from directives.db.tables import Agency, Leader, Officer, Task
 from directives.domain import DeadlineSpec, DirectiveKind
-from directives.services import outbox
+from directives.services import outbox, task_lines
 from directives.services.calendar import load_calendar
+from directives.services.task_lines import TaskLine
 from directives.settings import Settings
 
 
@@ -67,7 +68,7 @@ def line(
     cal: WorkingCalendar,
     app_url: str,
 ) -> dict[str, Any]:
-    """A task-table row from plain values (the bulk path reads them with one Core query)."""
+    """A task-table row from plain values (``task_lines`` renders the same rows in bulk)."""
     left = late = None
     if deadline is not None:
         if as_of <= deadline:
@@ -87,87 +88,6 @@ def line(
         "days_late": late,
         "link": f"{app_url.rstrip('/')}/tasks/{code}" if app_url else "",
     }
-
-
-@dataclass(frozen=True)
-class _Due:
-    """What a reminder needs of one task, read in bulk without the ORM."""
-
-    id: int
-    code: str
-    deadline: date | None
-    lead_agency_id: int
-    leader_id: int | None
-    officer_id: int | None
-    row: dict[str, Any]
-
-
-def _due_tasks(
-    session: Session,
-    task_ids: Sequence[int],
-    day: date,
-    cal: WorkingCalendar,
-    app_url: str,
-    agencies: dict[int, Agency],
-) -> dict[int, _Due]:
-    """The tasks of new notices, in chunks, as plain rows: a first run may concern 100,000."""
-    out: dict[int, _Due] = {}
-    ids = list(task_ids)
-    for start in range(0, len(ids), 5000):
-        stmt = (
-            select(
-                Task.id,
-                Task.code,
-                Task.content,
-                Task.deadline,
-                Task.stated_deadline,
-                Task.deadline_working_days,
-                Task.lead_agency_id,
-                Task.leader_id,
-                Task.officer_id,
-                Directive.number,
-                Directive.issued_on,
-                Directive.kind,
-            )
-            .join(Directive, Directive.id == Task.directive_id)
-            .where(Task.id.in_(ids[start : start + 5000]))
-        )
-        for (
-            tid,
-            code,
-            content,
-            deadline,
-            stated,
-            wdays,
-            lead,
-            leader,
-            officer,
-            number,
-            issued,
-            kind,
-        ) in session.execute(stmt):
-            out[tid] = _Due(
-                tid,
-                code,
-                deadline,
-                lead,
-                leader,
-                officer,
-                line(
-                    code=code,
-                    content=content,
-                    directive=number,
-                    issued_on=issued,
-                    kind=kind,
-                    lead_agency=agencies[lead].name,
-                    deadline=deadline,
-                    spec=DeadlineSpec(on=stated, working_days=wdays),
-                    as_of=day,
-                    cal=cal,
-                    app_url=app_url,
-                ),
-            )
-    return out
 
 
 def _load_tasks(session: Session, task_ids: Sequence[int]) -> dict[int, Task]:
@@ -250,15 +170,22 @@ def notify_assigned(
     return outbox.enqueue(session, mails, sender=mail.sender, now=now)
 
 
-# rule (and threshold) → message kind
+# The member a kind adds to each task row: the threshold that fired, in working days.
+_EXTRA = {"assigned_again": "days_unacknowledged", "standing_nudge": "days_since_report"}
+
+
+# rule → message kind; due_soon is "due_today" at threshold 0
+_KINDS = {
+    "ack": "assigned_again",
+    "chase": "overdue",
+    "nudge": "standing_nudge",
+    "escalate1": "escalate_head",
+    "escalate2": "escalate_leader",
+}
+
+
 def _kind(rule: str, threshold: int) -> str:
-    return {
-        "ack": "assigned_again",
-        "chase": "overdue",
-        "nudge": "standing_nudge",
-        "escalate1": "escalate_head",
-        "escalate2": "escalate_leader",
-    }.get(rule) or ("due_today" if threshold == 0 else "due_soon")
+    return _KINDS.get(rule) or ("due_today" if threshold == 0 else "due_soon")
 
 
 def notify_due(
@@ -282,10 +209,14 @@ def notify_due(
     agencies = {a.id: a for a in session.scalars(select(Agency))}
     leaders = {x.id: x for x in session.scalars(select(Leader))}
     officers = {o.id: o for o in session.scalars(select(Officer))}
-    tasks = _due_tasks(
-        session, sorted({t for _, _, t, _ in notices}), day, cal, mail.app_url, agencies
+    tasks = task_lines.read_lines(
+        session,
+        sorted({t for _, _, t, _ in notices}),
+        day=day,
+        cal=cal,
+        app_url=mail.app_url,
     )
-    groups: dict[tuple[str, str, int], list[tuple[int, _Due, int]]] = defaultdict(list)
+    groups: dict[tuple[str, str, int], list[tuple[int, TaskLine, int]]] = defaultdict(list)
     for notice_id, rule, task_id, threshold in notices:
         task = tasks[task_id]
         kind = _kind(rule, threshold)
@@ -300,20 +231,16 @@ def notify_due(
     for (kind, _, _), members in groups.items():
         members.sort(key=lambda m: (m[1].deadline or day, m[1].code))
         first = members[0][1]
-        lines = []
-        for _, task, threshold in members:
-            row = dict(task.row)
-            if kind == "assigned_again":
-                row["days_unacknowledged"] = threshold
-            elif kind == "standing_nudge":
-                row["days_since_report"] = threshold
-            lines.append(row)
-        in_charge = {officers[t.officer_id] for _, t, _ in members if t.officer_id in officers}
+        extra = _EXTRA.get(kind)
+        lines = [
+            task_lines.with_key(task.json, extra, threshold) if extra else task.json
+            for _, task, threshold in members
+        ]
+        in_charge = {officers[i] for i in {t.officer_id for _, t, _ in members} if i in officers}
         context: dict[str, Any] = {
             "office": mail.office,
             "app_url": mail.app_url,
             "as_of": day.isoformat(),
-            "tasks": lines,
         }
         cc = [(o.name, o.email) for o in sorted(in_charge, key=lambda o: o.code)]
         agency = agencies[first.lead_agency_id]
@@ -341,6 +268,7 @@ def notify_due(
                 reply_to=_officer(in_charge),
                 notice_ids=[n for n, _, _ in members],
                 context=context,
+                task_json=lines,
             )
         )
     return outbox.enqueue(session, mails, sender=mail.sender, now=now)

@@ -13,6 +13,7 @@ with the same Message-ID, so a receiving system can tell the copy.
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -20,12 +21,14 @@ from datetime import date, datetime, timedelta
 from email.utils import parseaddr
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, insert, or_, select, text, update
+from sqlalchemy import JSON, Table, Text, and_, bindparam, insert, or_, select, text, update
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from directives.db.outbox_tables import DeliveryAttempt, Notice, OutboxMessage, message_notices
 from directives.errors import Conflict, NotFound
+from directives.services.sql_arrays import pg_array
 
 CLAIM_LEASE = timedelta(minutes=10)
 MAX_ATTEMPTS = 8
@@ -86,7 +89,12 @@ def record_notices(
 
 @dataclass(frozen=True)
 class Mail:
-    """One message to enqueue: kind, people as (name, address), template data, notices carried."""
+    """One message to enqueue: kind, people as (name, address), template data, notices carried.
+
+    ``task_json``, when given, is ``context["tasks"]`` as JSON texts, one per row, spliced into
+    the payload as they are (``task_lines`` renders them in bulk); ``context`` then has no
+    ``tasks`` of its own.
+    """
 
     kind: str
     to: Sequence[tuple[str, str]]
@@ -95,69 +103,117 @@ class Mail:
     cc: Sequence[tuple[str, str]] = ()
     reply_to: tuple[str, str] | None = None
     key: str | None = None  # a stable name (e.g. a leader's digest of a week): enqueued once
+    task_json: Sequence[str] | None = None
 
 
 def enqueue(session: Session, mails: Iterable[Mail], *, sender: str, now: datetime) -> list[int]:
-    """Write messages (status pending, due now) and link them to their notices; returns ids."""
+    """Write messages (status pending, due now) and link them to their notices; returns ids.
+
+    At most three statements whatever the number of messages: a lookup of the keyed ones, one
+    multi-row INSERT of the messages, one of their links to notices.
+    """
     name, address = parseaddr(sender)
     domain = address.partition("@")[2] or "directives.local"
-    ids: list[int] = []
+    batch: list[tuple[Mail, str, list[str]]] = []
     for mail in mails:
         recipients = _dedupe([a for _, a in mail.to] + [a for _, a in mail.cc])
-        if not recipients:
-            continue
-        message_id = f"<{mail.key or secrets.token_hex(8) + now.strftime('.%Y%m%d')}@{domain}>"
-        if mail.key and session.scalar(
-            select(OutboxMessage.id).where(OutboxMessage.message_id == message_id)
-        ):
-            continue  # already enqueued (the unique Message-ID also refuses a racing copy)
-        payload = {
-            "kind": mail.kind,
-            "sender": {"name": name, "email": address},
-            "to": [{"name": n, "email": a} for n, a in mail.to],
-            "cc": [{"name": n, "email": a} for n, a in mail.cc],
-            "reply_to": (
-                {"name": mail.reply_to[0], "email": mail.reply_to[1]} if mail.reply_to else None
-            ),
-            "message_id": message_id,
-            "notice_ids": list(mail.notice_ids),
-            "context": mail.context,
-        }
-        row = OutboxMessage(
-            kind=mail.kind,
-            message_id=message_id,
-            recipients=recipients,
-            delivered=[],
-            refused={},
-            payload=payload,
-            status="pending",
-            attempts=0,
-            next_attempt_at=now,
-            created_at=now,
+        if recipients:
+            message_id = f"<{mail.key or secrets.token_hex(8) + now.strftime('.%Y%m%d')}@{domain}>"
+            batch.append((mail, message_id, recipients))
+    keyed = {m for mail, m, _ in batch if mail.key}
+    if keyed:
+        # Already enqueued (the unique Message-ID also refuses a racing copy), or twice here.
+        seen = set(
+            session.scalars(
+                select(OutboxMessage.message_id).where(OutboxMessage.message_id.in_(keyed))
+            )
         )
-        session.add(row)
-        session.flush()
-        _link(session, row.id, mail.notice_ids)
-        ids.append(row.id)
+        kept = []
+        for item in batch:
+            if item[0].key:
+                if item[1] in seen:
+                    continue
+                seen.add(item[1])
+            kept.append(item)
+        batch = kept
+    if not batch:
+        return []
+    rows = [
+        {
+            "kind": mail.kind,
+            "message_id": message_id,
+            "recipients": recipients,
+            "delivered": [],
+            "refused": {},
+            "payload_text": _payload_text(mail, name, address, message_id),
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for mail, message_id, recipients in batch
+    ]
+    ids = _insert_messages(session, rows)
+    _link(session, [(i, mail.notice_ids) for i, (mail, _, _) in zip(ids, batch, strict=True)])
     return ids
 
 
-def _link(session: Session, message_id: int, notice_ids: Sequence[int]) -> None:
-    """Attach notices to a message: one statement on PostgreSQL, where an executemany would
-    cost a round trip per row (a first chase run can attach tens of thousands)."""
-    if not notice_ids:
+def _payload_text(mail: Mail, name: str, address: str, message_id: str) -> str:
+    """The payload as JSON text, with the pre-rendered task rows spliced in."""
+    context = mail.context
+    marker = ""
+    if mail.task_json is not None:
+        marker = f"tasks-{secrets.token_hex(16)}"  # no text of the payload can hold it
+        context = {**context, "tasks": marker}
+    payload = {
+        "kind": mail.kind,
+        "sender": {"name": name, "email": address},
+        "to": [{"name": n, "email": a} for n, a in mail.to],
+        "cc": [{"name": n, "email": a} for n, a in mail.cc],
+        "reply_to": (
+            {"name": mail.reply_to[0], "email": mail.reply_to[1]} if mail.reply_to else None
+        ),
+        "message_id": message_id,
+        "notice_ids": list(mail.notice_ids),
+        "context": context,
+    }
+    text = json.dumps(payload)
+    if mail.task_json is None:
+        return text
+    return text.replace(f'"{marker}"', "[" + ", ".join(mail.task_json) + "]", 1)
+
+
+def _insert_messages(session: Session, rows: list[dict[str, Any]]) -> list[int]:
+    """One INSERT … RETURNING for all rows, their payloads bound as JSON text."""
+    table = cast(Table, OutboxMessage.__table__)
+    payload: Any = bindparam("payload_text", type_=Text)
+    if session.get_bind().dialect.name == "postgresql":
+        payload = sql_cast(payload, JSON)  # SQLite's JSON is text already; its CAST is numeric
+    stmt = insert(table).values(payload=payload).returning(table.c.id, sort_by_parameter_order=True)
+    return list(session.scalars(stmt, rows))
+
+
+def _link(session: Session, carried: Sequence[tuple[int, Sequence[int]]]) -> None:
+    """Attach notices to their messages: one statement on PostgreSQL (a first chase run
+    attaches tens of thousands), an executemany on SQLite."""
+    if not any(notice_ids for _, notice_ids in carried):
         return
     if session.get_bind().dialect.name == "postgresql":
         session.execute(
             text(
                 "INSERT INTO message_notices (message_id, notice_id) "
-                "SELECT :m, unnest(CAST(:ids AS bigint[]))"
+                "SELECT * FROM unnest(CAST(:m AS bigint[]), CAST(:n AS bigint[]))"
             ),
-            {"m": message_id, "ids": list(notice_ids)},
+            {
+                "m": pg_array([m for m, notice_ids in carried for _ in notice_ids]),
+                # in key order, which keeps the index insertions and key checks local
+                "n": pg_array([n for _, notice_ids in carried for n in sorted(notice_ids)]),
+            },
         )
         return
     session.execute(
-        insert(message_notices), [{"message_id": message_id, "notice_id": n} for n in notice_ids]
+        insert(message_notices),
+        [{"message_id": m, "notice_id": n} for m, notice_ids in carried for n in notice_ids],
     )
 
 
