@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 SAMPLE_DAY ?= 26/11/2026
 
-.PHONY: run test lint bench-register clean
+.PHONY: run demo test lint bench-register clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,16 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 run: $(VENV)/.installed
+	$(BIN)/directives db upgrade
+	$(BIN)/directives sample load examples --if-empty
+	$(BIN)/directives run chase --as-of $(SAMPLE_DAY)
+	$(BIN)/directives run escalate --as-of $(SAMPLE_DAY)
+	$(BIN)/directives run programme --as-of $(SAMPLE_DAY)
+	$(BIN)/directives run dispatch --as-of $(SAMPLE_DAY)
+	$(BIN)/directives serve
+
+# The same day from the command line only: the register, the figures, the programme, the mail.
+demo: $(VENV)/.installed
 	$(BIN)/directives db upgrade
 	$(BIN)/directives sample load examples --if-empty
 	$(BIN)/directives tasks list --as-of $(SAMPLE_DAY) --status open

@@ -79,19 +79,23 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=1_000_000)
     parser.add_argument("--open", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--url", help="measure a database filled earlier (kept), instead of a fresh one"
+    )
     args = parser.parse_args()
-    url, name = _database()
+    url, name = (args.url, None) if args.url else _database()
     out: dict[str, Any] = {"tasks": args.tasks, "open": args.open, "backend": "postgresql"}
     try:
         engine = make_engine(url)
         migrate.upgrade(engine)
         started = time.perf_counter()
         params = {"tasks": args.tasks, "open": args.open, "directives": args.tasks // 10}
-        with engine.begin() as conn:
-            for statement in (*FILL.split(";\n"), *EXTRA.split(";\n")):
-                if statement.strip():
-                    conn.execute(text(statement), params)
-        out["fill_seconds"] = round(time.perf_counter() - started, 1)
+        if name is not None:
+            with engine.begin() as conn:
+                for statement in (*FILL.split(";\n"), *EXTRA.split(";\n")):
+                    if statement.strip():
+                        conn.execute(text(statement), params)
+            out["fill_seconds"] = round(time.perf_counter() - started, 1)
         settings = Settings(database_url=url, var_dir=Path("/tmp/bench-reports-var"))
         rt = Runtime(settings, engine, make_session_factory(engine), FixedClock(NOW))
         with rt.unit_of_work() as s:
@@ -158,7 +162,8 @@ def main() -> None:
         )
         rt.close()
     finally:
-        _drop(name)
+        if name is not None:
+            _drop(name)
     out["command"] = " ".join(["python", "-m", "bench.reports", *sys.argv[1:]])
     out["machine"] = {"nproc": os.cpu_count(), "python": platform.python_version()}
     print(json.dumps(out, ensure_ascii=False, indent=2))

@@ -38,7 +38,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     # JIT off: the register's grid CASE looks expensive to the planner, which then spends
     # seconds compiling a query that runs in a hundred milliseconds (measured in bench/).
-    connect_args = {"options": "-c jit=off"}
+    # Custom plans only: after five runs PostgreSQL may switch a statement to a generic plan,
+    # and the period figures' generic plan (the working-day ordinals as an array parameter)
+    # ran for minutes where the custom one takes two seconds (measured in bench/reports.py).
+    connect_args = {"options": "-c jit=off -c plan_cache_mode=force_custom_plan"}
     return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
 
 

@@ -29,13 +29,19 @@ NAV: list[NavItem] = [
     NavItem("Sổ theo dõi", "/tasks", frozenset({Role.SECRETARIAT, Role.LEADER})),
     NavItem("Nhiệm vụ của đơn vị", "/tasks", frozenset({Role.AGENCY})),
     NavItem("Thư đã gửi", "/mail", frozenset({Role.SECRETARIAT})),
+    NavItem("Hộp việc", "/inbox", frozenset({Role.AGENCY})),
+    NavItem("Việc chờ xử lý", "/desk", frozenset({Role.SECRETARIAT})),
+    NavItem("Nhập văn bản", "/directives/new", frozenset({Role.SECRETARIAT})),
+    NavItem("Nhập từ tệp", "/import", frozenset({Role.SECRETARIAT})),
+    NavItem("Bảng điều hành", "/dashboard", frozenset({Role.SECRETARIAT, Role.LEADER})),
+    NavItem("Quản trị", "/admin", frozenset({Role.SECRETARIAT})),
 ]
 
 # Where "/" sends each role after signing in.
 HOME: dict[Role, str] = {
     Role.SECRETARIAT: "/tasks",
-    Role.AGENCY: "/tasks",
-    Role.LEADER: "/tasks",
+    Role.AGENCY: "/inbox",
+    Role.LEADER: "/dashboard",
 }
 
 

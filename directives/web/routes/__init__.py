@@ -4,6 +4,32 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from directives.web.routes import auth, home, mail, tasks
+from directives.web.routes import (
+    admin,
+    admin_users,
+    attachments,
+    auth,
+    dashboard,
+    desk,
+    desk_tasks,
+    home,
+    importer,
+    inbox,
+    mail,
+    mail_links,
+    tasks,
+)
 
 ROUTERS: list[APIRouter] = [home.router, auth.router, tasks.router, mail.router]
+# The secretariat's desk and admin pages, the agencies' inbox, the leaders' dashboard, mail links.
+ROUTERS += [
+    desk.router,
+    desk_tasks.router,
+    importer.router,
+    admin.router,
+    admin_users.router,
+    inbox.router,
+    attachments.router,
+    dashboard.router,
+    mail_links.router,
+]
