@@ -17,6 +17,7 @@ RULE_MODULES = [
     "policy",
     "reminders",
     "recurrence",
+    "programme",
 ]
 
 
