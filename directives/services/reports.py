@@ -43,6 +43,7 @@ from directives.db.tables import Agency, CalendarDay, Directive, Leader, Task
 from directives.errors import InvalidInput, NotFound
 from directives.figures import Figures, PeriodReport, change, previous_period
 from directives.services import grid_sql
+from directives.services._parallel import Runner
 from directives.services.calendar import ensure_index
 from directives.services.period_sql import period_report_sql
 from directives.services.stats import half_year_line
@@ -325,11 +326,24 @@ def build_period_report(
     leader_ref = _lookup(session, Leader, leader, "lãnh đạo")
     scope = _scope(agency_ref, leader_ref)
     cal = ensure_index(session)
-    current = period_report_sql(session, period.start, end, agency=agency, leader=leader)
-    previous = period_report_sql(session, prev.start, prev.end, agency=agency, leader=leader)
-    documents, by_agency, previous_documents = _documents(
-        session, (period.start, end), (prev.start, prev.end), scope
-    )
+    # Four read-only statements; on PostgreSQL two run at a time, each on its own connection.
+    with Runner(session) as runner:
+        current_f = runner.submit(
+            lambda s: period_report_sql(s, period.start, end, agency=agency, leader=leader)
+        )
+        previous_f = runner.submit(
+            lambda s: period_report_sql(s, prev.start, prev.end, agency=agency, leader=leader)
+        )
+        documents_f = runner.submit(
+            lambda s: _documents(s, (period.start, end), (prev.start, prev.end), scope)
+        )
+        current = current_f.result()
+        tasks_f = runner.submit(
+            lambda s: _task_list(s, cal, period.start, end, scope, task_limit, current.total)
+        )
+        previous = previous_f.result()
+        documents, by_agency, previous_documents = documents_f.result()
+        tasks = tasks_f.result()
     names = dict(session.execute(select(Agency.code, Agency.name)).all())
     codes = sorted({c for c, f in current.by_agency.items() if f != Figures()} | set(by_agency))
     lines = [
@@ -354,7 +368,7 @@ def build_period_report(
         agencies=lines,
         documents=documents,
         previous_documents=previous_documents,
-        tasks=_task_list(session, cal, period.start, end, scope, task_limit, current.total),
+        tasks=tasks,
         stats=_stats(current, previous, names),
     )
 
