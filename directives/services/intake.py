@@ -10,14 +10,12 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from directives.calendar import WorkingCalendar
 from directives.clock import Clock, today
 from directives.db.tables import (
     Agency,
-    CodeCounter,
     Directive,
     Leader,
     Officer,
@@ -30,6 +28,7 @@ from directives.errors import ImportFileError, InvalidInput, RowError
 from directives.importing import TaskRow
 from directives.recurrence import Recurrence
 from directives.services.calendar import compute_deadline, load_calendar
+from directives.services.codes import take_numbers
 from directives.services.mailing import MailSettings, notify_assigned
 from directives.workflow import Actor, State
 
@@ -130,19 +129,9 @@ def _check_directive(refs: _Refs, d: NewDirective, row: int) -> None:
 
 
 def _allocate_codes(session: Session, year: int, n: int) -> list[str]:
-    """Take ``n`` consecutive numbers of the year's series under the counter row's lock."""
+    """``n`` task codes of the year's series: NV26-0001, NV26-0002, …"""
     scope = f"{year % 100:02d}"
-    dialect = session.get_bind().dialect.name
-    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(CodeCounter)
-    session.execute(ins.values(scope=scope, next_value=1).on_conflict_do_nothing())
-    end = session.scalar(
-        update(CodeCounter)
-        .where(CodeCounter.scope == scope)
-        .values(next_value=CodeCounter.next_value + n)
-        .returning(CodeCounter.next_value)
-    )
-    assert end is not None
-    return [f"NV{scope}-{i:04d}" for i in range(end - n, end)]
+    return [f"NV{scope}-{i:04d}" for i in take_numbers(session, scope, n)]
 
 
 def issue_directives(

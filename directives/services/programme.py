@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
@@ -25,7 +25,6 @@ from directives.calendar import WorkingCalendar
 from directives.clock import Clock, today
 from directives.db.tables import (
     Agency,
-    CodeCounter,
     Leader,
     ProgrammeEvent,
     ProgrammeItem,
@@ -57,6 +56,7 @@ from directives.programme import (
 )
 from directives.services import outbox
 from directives.services.calendar import load_calendar
+from directives.services.codes import take_numbers
 from directives.services.mailing import MailSettings
 from directives.workflow import Actor, Role
 
@@ -105,19 +105,9 @@ class _Lookup:
 
 
 def _allocate_codes(session: Session, month: date, n: int) -> list[str]:
-    """``n`` consecutive item codes of the month's series, e.g. ``CT2611-007``."""
+    """``n`` item codes of the month's series, e.g. ``CT2611-007``."""
     scope = f"CT{month.year % 100:02d}{month.month:02d}"
-    dialect = session.get_bind().dialect.name
-    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(CodeCounter)
-    session.execute(ins.values(scope=scope, next_value=1).on_conflict_do_nothing())
-    end = session.scalar(
-        update(CodeCounter)
-        .where(CodeCounter.scope == scope)
-        .values(next_value=CodeCounter.next_value + n)
-        .returning(CodeCounter.next_value)
-    )
-    assert end is not None
-    return [f"{scope}-{i:03d}" for i in range(end - n, end)]
+    return [f"{scope}-{i:03d}" for i in take_numbers(session, scope, n)]
 
 
 def _record(
