@@ -15,6 +15,7 @@ from directives.cli import (
     serve,
     stats,
     tasks,
+    tokens,
     users,
 )
 from directives.cli._common import run_guarded
@@ -38,6 +39,7 @@ app.add_typer(sample.history_app, name="history")
 app.add_typer(report.report_app, name="report")
 app.add_typer(programme.programme_app, name="programme")
 app.add_typer(users.users_app, name="users")
+app.add_typer(tokens.tokens_app, name="tokens")
 app.command("import")(tasks.import_file)
 app.command("ack")(tasks.ack)
 app.command("progress")(tasks.report)

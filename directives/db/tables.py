@@ -371,3 +371,26 @@ class AuditEntry(Base):
     target: Mapped[str] = mapped_column(String(200), default="")
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     ip: Mapped[str] = mapped_column(String(45), default="")
+
+
+class ApiToken(Base):
+    """A token for a system that calls the JSON API (e.g. the document-management system).
+
+    Only the SHA-256 of the token is kept; the token itself is shown once, when it is made. It
+    acts with ``role`` like a user: ``secretariat``, ``agency`` (with ``agency_id``) or
+    ``leader`` (with ``leader_id``). A revoked token stays listed, for the audit trail.
+    """
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(60), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"))
+    leader_id: Mapped[int | None] = mapped_column(ForeignKey("leaders.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    agency: Mapped[Agency | None] = relationship()
+    leader: Mapped[Leader | None] = relationship()

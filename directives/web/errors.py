@@ -117,6 +117,7 @@ async def _too_many(request: Request, exc: Exception) -> Response:
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     messages = {
+        400: "Không đọc được nội dung yêu cầu (cần JSON, mã hóa UTF-8).",  # FastAPI's body parser
         404: "Không có trang này.",
         405: "Trang này không nhận thao tác đó.",
     }

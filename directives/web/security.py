@@ -76,9 +76,32 @@ def new_csrf_token(request: Request) -> str:
     return str(request.session["csrf"])
 
 
+def uses_bearer_token(request: Request) -> bool:
+    """An API request that authenticates with ``Authorization: Bearer``, not the session cookie.
+
+    CSRF cannot forge one: a browser never adds a Bearer header on its own (only Basic and the
+    like), and a page of another site cannot set it without a CORS preflight, which this app
+    never grants. The API authenticates such a request by its token alone, never by the cookie
+    (``web.api.auth``), so exempting it from the CSRF check lends the cookie to no one.
+    """
+    scheme = request.headers.get("authorization", "")[:7]
+    return request.url.path.startswith("/api/") and scheme.lower() == "bearer "
+
+
+def _without_cookie_authority(request: Request) -> bool:
+    """An API request that no signed-in session stands behind: a token's, or nobody's (→ 401)."""
+    if not request.url.path.startswith("/api/"):
+        return False
+    return uses_bearer_token(request) or "uid" not in request.session
+
+
 async def verify_csrf(request: Request) -> None:
-    """Refuse an unsafe method unless it carries the session's token (form field or header)."""
-    if request.method in SAFE_METHODS:
+    """Refuse an unsafe method unless it carries the session's token (form field or header).
+
+    CSRF protects what a session cookie may do, so API requests that carry no signed-in
+    session's authority are left to the API's own authentication.
+    """
+    if request.method in SAFE_METHODS or _without_cookie_authority(request):
         return
     expected = request.session.get("csrf")
     supplied: object = request.headers.get(CSRF_HEADER)

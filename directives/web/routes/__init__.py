@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from directives.web.api import router as api_router
 from directives.web.routes import (
     admin,
     admin_users,
@@ -20,7 +21,7 @@ from directives.web.routes import (
     tasks,
 )
 
-ROUTERS: list[APIRouter] = [home.router, auth.router, tasks.router, mail.router]
+ROUTERS: list[APIRouter] = [home.router, auth.router, tasks.router, mail.router, api_router]
 # The secretariat's desk and admin pages, the agencies' inbox, the leaders' dashboard, mail links.
 ROUTERS += [
     desk.router,
