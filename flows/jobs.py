@@ -21,7 +21,7 @@ from directives.policy import load_policy
 from directives.reminders import CHASE_RULES, ESCALATION_RULES
 from directives.runtime import Runtime
 from directives.services.calendar import ensure_index
-from directives.services.decide import decide
+from directives.services.decide import decide, lock_deciders
 from directives.services.mailing import MailSettings, notify_due
 
 
@@ -69,8 +69,10 @@ def _decide_and_enqueue(
         if not summary.working_day:
             return summary
         now = rt.clock.now()
-        new = decide(s, summary.as_of, policy, rules, now=now, dry_run=dry_run)
-        summary.notices.update(rule for _, rule, _, _ in new)
+        if not dry_run:
+            lock_deciders(s)
+        new = decide(s, summary.as_of, policy, rules)
+        summary.notices.update(rule for rule, _, _, _ in new)
         if not dry_run:
             summary.messages = len(
                 notify_due(

@@ -10,7 +10,7 @@ from directives.db.tables import Task
 from directives.policy import Policy
 from directives.reminders import CHASE_RULES, ESCALATION_RULES, due_notices
 from directives.runtime import Runtime
-from directives.services import queries
+from directives.services import outbox, queries
 from directives.services.calendar import load_calendar
 from directives.services.decide import decide
 from tests.test_grid_sql import _random_histories
@@ -37,8 +37,10 @@ def expected(rt: Runtime, day: date, policy: Policy) -> set[tuple[str, str, int]
 def decided(rt: Runtime, day: date, policy: Policy, *, dry_run: bool) -> set[tuple[str, str, int]]:
     with rt.unit_of_work() as s:
         codes = dict(s.execute(select(Task.id, Task.code)).all())
-        rows = decide(s, day, policy, ALL, now=NOW, dry_run=dry_run)
-    return {(rule, codes[task_id], th) for _id, rule, task_id, th in rows}
+        rows = decide(s, day, policy, ALL)
+        if not dry_run:  # recorded as a job records them: with no message here
+            outbox.record(s, [(key, None) for key in rows], decided_on=day, now=NOW)
+    return {(rule, codes[task_id], th) for rule, task_id, _key, th in rows}
 
 
 def test_database_decision_matches_the_rules_day_after_day(rt: Runtime) -> None:

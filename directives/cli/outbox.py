@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from directives.cli._common import Format, runtime, unit_of_work
 from directives.cli._output import emit
-from directives.db.outbox_tables import DeliveryAttempt, OutboxMessage, message_notices
+from directives.db.outbox_tables import DeliveryAttempt, OutboxMessage
 from directives.errors import NotFound
 from directives.services import outbox
 
@@ -96,11 +96,7 @@ def outbox_show(
             raise NotFound(f"không có thư số {message}")
         info = _row(m)
         info["tasks"] = [t["code"] for t in m.payload["context"].get("tasks", [])]
-        info["notices"] = list(
-            s.scalars(
-                select(message_notices.c.notice_id).where(message_notices.c.message_id == m.id)
-            )
-        )
+        info["notices"] = [int(n) for n in m.payload.get("notice_ids", [])]
         attempts = [
             {
                 "at": a.at.isoformat(),

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, union_all
 from sqlalchemy.orm import Session
 
 from directives.db.outbox_tables import Notice, OutboxMessage, message_notices
@@ -140,10 +140,19 @@ def notice_label(rule: str, threshold: int) -> str:
 def _messages(
     session: Session, task_id: int, as_of: date
 ) -> list[tuple[Notice, list[MessageView]]]:
+    # A notice's own message, and the copies of it (an assignment to coordinating agencies).
+    carriers = union_all(
+        select(Notice.id.label("notice_id"), Notice.message_id.label("message_id")).where(
+            Notice.task_id == task_id, Notice.message_id.is_not(None)
+        ),
+        select(message_notices.c.notice_id, message_notices.c.message_id)
+        .join(Notice, Notice.id == message_notices.c.notice_id)
+        .where(Notice.task_id == task_id),
+    ).subquery()
     stmt = (
         select(Notice, OutboxMessage)
-        .outerjoin(message_notices, message_notices.c.notice_id == Notice.id)
-        .outerjoin(OutboxMessage, OutboxMessage.id == message_notices.c.message_id)
+        .outerjoin(carriers, carriers.c.notice_id == Notice.id)
+        .outerjoin(OutboxMessage, OutboxMessage.id == carriers.c.message_id)
         .where(Notice.task_id == task_id, Notice.decided_on <= as_of)
         .order_by(Notice.decided_on, Notice.id, OutboxMessage.id)
     )
