@@ -25,7 +25,7 @@ class Settings(BaseSettings):
     smtp_max_attempts: int = Field(default=8, ge=1, le=50)
     office_name: str = "Văn phòng UBND tỉnh"
     app_url: str = ""  # the web app's address, for links in emails (empty: no links)
-    secret_key: str | None = None  # signs web sessions; unset → generated once under var_dir
+    secret_key: str | None = None  # signs web sessions and emailed links; unset → made once in var
     now: datetime | None = None  # a fixed clock for replays and tests (ISO 8601 with offset)
     office_chief: str | None = None  # "Chánh Văn phòng <chanhvp@…>": copied on escalations
     policy_file: Path | None = None  # a TOML file with a [policy] table (see directives.policy)

@@ -1,7 +1,8 @@
 """The dispatch job: claim due messages from the outbox, build them, deliver, settle each one.
 
 SMTP when ``DIRECTIVES_SMTP_URL`` is set (N reused connections), else .eml files under var/mail/.
-A message that cannot be built or sent is settled on its own; it never stops the run.
+A message that cannot be built or sent is settled on its own; it never stops the run. The task
+links of a message to an agency are signed here, in this process, just before it is built.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from directives.links import Linker, LinkSpec, secret_key
 from directives.runtime import Runtime
 from directives.services import outbox
+from directives.settings import Settings
 from notifications.files import FileMailer
 from notifications.message import build
 from notifications.model import outgoing_from_json
@@ -93,6 +96,42 @@ class _Settler:
         self.summary.statuses[status] += 1
 
 
+class LinkSigner:
+    """Signs the task links of messages to agencies, in the dispatching process.
+
+    Each row its ``context["links"]`` spec covers links to ``/l/<token>`` (``directives.links``),
+    stamped with the spec's issue time, so every retry builds the same links. A message without
+    a spec (to a leader, or enqueued before links were signed), or an installation without an
+    app URL, keeps its rows as they are.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._key: str | None = None  # read once, and only when there are links to sign
+
+    def __call__(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """``payload`` with its recipient's task rows linked by signed tokens."""
+        context = payload.get("context") or {}
+        spec = context.get("links")
+        if not spec or not self.settings.app_url or "tasks" not in context:
+            return payload
+        if self._key is None:
+            self._key = secret_key(self.settings)
+        linker = Linker(self._key, self.settings.app_url, LinkSpec.from_json(spec))
+        rows = [
+            {**row, "link": linker.link(str(row["code"]))} if linker.spec.covers(row) else row
+            for row in context["tasks"]
+        ]
+        return {**payload, "context": {**context, "tasks": rows}}
+
+    def signed(self, payload: dict[str, Any]) -> dict[str, Any] | str:
+        """The linked payload, or why it cannot be (bad stored data makes the message dead)."""
+        try:
+            return self(payload)
+        except Exception as exc:  # that message dies, the run goes on
+            return f"không ký được liên kết trong thư: {type(exc).__name__}: {exc}"
+
+
 def render_bytes(payload: dict[str, Any], now: datetime) -> bytes | str:
     """The message's bytes, or why it cannot be built (bad stored data makes it dead)."""
     try:
@@ -106,19 +145,22 @@ class _Renderer:
 
     POOL_FROM = 50  # below this many messages a worker process costs more than it saves
 
-    def __init__(self) -> None:
+    def __init__(self, sign: LinkSigner) -> None:
+        self.sign = sign
         self.pool: ProcessPoolExecutor | None = None
 
     def submit(self, claimed: list[outbox.Claimed], now: datetime) -> list[Future[bytes | str]]:
         if self.pool is None and len(claimed) >= self.POOL_FROM:
             # spawn, not fork: a forked child would share (and on exit close) database sockets.
             self.pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
-        if self.pool is not None:
-            return [self.pool.submit(render_bytes, c.payload, now) for c in claimed]
         futures: list[Future[bytes | str]] = []
         for c in claimed:
+            payload = self.sign.signed(c.payload)  # here: the key stays in this process
+            if self.pool is not None and not isinstance(payload, str):
+                futures.append(self.pool.submit(render_bytes, payload, now))
+                continue
             f: Future[bytes | str] = Future()
-            f.set_result(render_bytes(c.payload, now))
+            f.set_result(payload if isinstance(payload, str) else render_bytes(payload, now))
             futures.append(f)
         return futures
 
@@ -193,11 +235,13 @@ def dispatch(
         return claimed
 
     url = rt.settings.smtp_url
+    sign = LinkSigner(rt.settings)
     if not url:
         files = FileMailer(rt.settings.mail_dir)
         while claimed := claim_next(batch):
             for c in claimed:
-                data = render_bytes(c.payload, now)
+                payload = sign.signed(c.payload)
+                data = payload if isinstance(payload, str) else render_bytes(payload, now)
                 delivery = (
                     Delivery(error=data, permanent=True)
                     if isinstance(data, str)
@@ -207,7 +251,7 @@ def dispatch(
         settler.close()
         return summary
     config = SmtpConfig.from_url(url, timeout=rt.settings.smtp_timeout)
-    renderer = _Renderer()
+    renderer = _Renderer(sign)
     try:
         asyncio.run(
             _dispatch_smtp(

@@ -5,11 +5,13 @@ non-ASCII body is quoted-printable or base64 and passes relays without 8BITMIME,
 ``refold_source="none"``, so the hand-encoded headers are written as they are. ``bytes(msg)`` is
 ready for ``DATA`` as it stands. Addresses are ``headerregistry.Address`` objects, checked, but
 the Subject and address headers are encoded by ``notifications.headers``, not by the standard
-folder, which loses spaces in long Vietnamese subjects.
+folder, which loses spaces in long Vietnamese subjects. The MIME boundaries are drawn from the
+content, not at random: the same message, built at the same date, is the same bytes.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -25,6 +27,16 @@ from notifications.render import render
 POLICY = SMTP.clone(cte_type="7bit", refold_source="none")
 _CID = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+(?:@[A-Za-z0-9.-]+)?")
 _SUBTYPE = re.compile(r"[a-z0-9][a-z0-9.+-]*")
+
+
+def _boundary(o: Outgoing, text: str, html: str, part: str) -> str:
+    """A boundary that only this content makes (it cannot occur in it: it hashes it)."""
+    digest = hashlib.sha256()
+    for piece in (o.message_id, part, text, html, *(i.cid for i in o.images)):
+        digest.update(piece.encode("utf-8", "surrogatepass") + b"\0")
+    for image in o.images:
+        digest.update(image.data)
+    return "=_" + digest.hexdigest()[:40]
 
 
 def build(o: Outgoing, *, date: datetime | None = None) -> EmailMessage:
@@ -57,6 +69,7 @@ def build(o: Outgoing, *, date: datetime | None = None) -> EmailMessage:
 
     msg.set_content(rendered.text, charset="utf-8")
     msg.add_alternative(rendered.html, subtype="html", charset="utf-8")
+    msg.set_boundary(_boundary(o, rendered.text, rendered.html, "alternative"))
     msg["Content-Language"] = "vi"  # after the body: set_content would move it into a part
     html_part = msg.get_body(("html",))
     assert html_part is not None  # just added
@@ -75,6 +88,8 @@ def build(o: Outgoing, *, date: datetime | None = None) -> EmailMessage:
             filename=one_line(image.filename) or f"{image.cid}.{image.subtype}",
             disposition="inline",
         )
+    if o.images:
+        html_part.set_boundary(_boundary(o, rendered.text, rendered.html, "related"))
     return msg
 
 

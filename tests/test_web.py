@@ -20,12 +20,12 @@ from sqlalchemy import select
 from directives.clock import FixedClock
 from directives.db.tables import AuditEntry
 from directives.domain import DeadlineSpec, DirectiveKind
+from directives.links import secret_key
 from directives.runtime import Runtime
 from directives.services import intake, users
 from directives.services.mailing import MailSettings
 from directives.settings import Settings
 from directives.web import create_app
-from directives.web.security import secret_key
 from directives.workflow import Role
 from tests.builders import OFFICE, seed_registry
 

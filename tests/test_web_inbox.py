@@ -12,11 +12,11 @@ import httpx
 import pytest
 from itsdangerous import URLSafeTimedSerializer
 
+from directives import links
 from directives.clock import FixedClock
+from directives.links import secret_key
 from directives.runtime import Runtime
 from directives.services import queries
-from directives.web import links
-from directives.web.security import secret_key
 from directives.workflow import Role
 from tests.test_web import (
     ACCOUNTS,

@@ -1,6 +1,8 @@
 """Turning tasks into mail: the plain template data of each task, and who receives what.
 
 Everything produced here is JSON-able plain data; ``notifications`` renders it at send time.
+A message to an agency also records whom its task links are for (``context["links"]``, a
+``directives.links.LinkSpec``); the dispatcher signs them, so enqueueing signs nothing.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from sqlalchemy.orm import Session, selectinload
 from directives.calendar import WorkingCalendar
 from directives.db.tables import Agency, Leader, Officer, Task
 from directives.domain import DeadlineSpec, DirectiveKind
+from directives.links import LinkSpec
 from directives.services import outbox, task_lines
 from directives.services.calendar import load_calendar
 from directives.services.task_lines import TaskLine
@@ -119,6 +122,34 @@ def _officer(officers: set[Officer]) -> tuple[str, str] | None:
     return (next(iter(officers)).name, next(iter(officers)).email) if len(officers) == 1 else None
 
 
+# What the links of a message to an agency are for, by kind; any other kind: "open".
+_LINK_PURPOSES = {
+    "assigned": "acknowledge",
+    "assigned_again": "acknowledge",
+    "due_soon": "report",
+    "due_today": "report",
+    "overdue": "report",
+    "standing_nudge": "report",
+}
+
+
+def _links(
+    kind: str, agency: Agency, to: Sequence[tuple[str, str]], now: datetime, *, lead: bool
+) -> dict[str, str]:
+    """Whom a message to ``agency`` links its tasks for; the dispatcher signs the links.
+
+    ``lead``: the rows are the tasks ``agency`` leads (else it coordinates them all, and its
+    links only open the task: acknowledging is the lead agency's).
+    """
+    return LinkSpec(
+        agency=agency.code,
+        email=to[0][1] if to else "",
+        purpose=_LINK_PURPOSES.get(kind, "open") if lead else "open",
+        issued_at=now,
+        lead_agency=agency.name if lead else None,
+    ).to_json()
+
+
 def notify_assigned(
     session: Session, task_ids: Sequence[int], *, on: date, now: datetime, mail: MailSettings
 ) -> list[int]:
@@ -150,10 +181,11 @@ def notify_assigned(
             group.sort(key=lambda t: t.code)
             agency = agencies[agency_id]
             officers = {t.officer for t in group if t.officer is not None}
+            to = people(agency)
             mails.append(
                 outbox.Mail(
                     kind="assigned",
-                    to=people(agency),
+                    to=to,
                     cc=[] if coordinating else [(o.name, o.email) for o in officers],
                     reply_to=_officer(officers),
                     notice_ids=[notice_of[t.id] for t in group],
@@ -164,6 +196,7 @@ def notify_assigned(
                         "as_of": on.isoformat(),
                         "coordinating": coordinating,
                         "tasks": [task_line(t, on, cal, mail.app_url) for t in group],
+                        "links": _links("assigned", agency, to, now, lead=not coordinating),
                     },
                 )
             )
@@ -190,14 +223,15 @@ def _kind(rule: str, threshold: int) -> str:
 
 def notify_due(
     session: Session,
-    notices: Sequence[tuple[int, str, int, int]],
+    notices: Sequence[outbox.NoticeKey],
     *,
     day: date,
     now: datetime,
     mail: MailSettings,
     office_chief: tuple[str, str] | None = None,
 ) -> list[int]:
-    """Enqueue the messages for newly decided notices: one per kind and recipient.
+    """Enqueue the messages for newly decided notices, recording the notices with them: one
+    message per kind and recipient.
 
     An agency with twelve overdue tasks gets one chase listing twelve. Chases, reminders and
     nudges go to the lead agency (copy: the officers following those tasks); the first
@@ -211,22 +245,27 @@ def notify_due(
     officers = {o.id: o for o in session.scalars(select(Officer))}
     tasks = task_lines.read_lines(
         session,
-        sorted({t for _, _, t, _ in notices}),
+        sorted({t for _, t, _, _ in notices}),
         day=day,
         cal=cal,
         app_url=mail.app_url,
     )
-    groups: dict[tuple[str, str, int], list[tuple[int, TaskLine, int]]] = defaultdict(list)
-    for notice_id, rule, task_id, threshold in notices:
+    groups: dict[tuple[str, str, int], list[tuple[outbox.NoticeKey, TaskLine, int]]] = defaultdict(
+        list
+    )
+    unsent: list[outbox.NoticeKey] = []  # recorded all the same, so not decided again
+    for notice in notices:
+        rule, task_id, _, threshold = notice
         task = tasks[task_id]
         kind = _kind(rule, threshold)
         if kind == "escalate_leader":
             if task.leader_id is None:
+                unsent.append(notice)
                 continue
             key = (kind, "leader", task.leader_id)
         else:
             key = (kind, "agency", task.lead_agency_id)
-        groups[key].append((notice_id, task, threshold))
+        groups[key].append((notice, task, threshold))
     mails = []
     for (kind, _, _), members in groups.items():
         members.sort(key=lambda m: (m[1].deadline or day, m[1].code))
@@ -260,15 +299,19 @@ def notify_due(
         else:
             to = people(agency)
             context["recipient"] = agency.name
+        if kind != "escalate_leader":  # the agency's head belongs to the agency
+            context["links"] = _links(kind, agency, to, now, lead=True)
         mails.append(
             outbox.Mail(
                 kind=kind,
                 to=to,
                 cc=cc,
                 reply_to=_officer(in_charge),
-                notice_ids=[n for n, _, _ in members],
+                notices=[n for n, _, _ in members],
                 context=context,
                 task_json=lines,
             )
         )
-    return outbox.enqueue(session, mails, sender=mail.sender, now=now)
+    if unsent:
+        mails.append(outbox.Mail(kind="unsent", to=[], context={}, notices=unsent))
+    return outbox.enqueue(session, mails, sender=mail.sender, now=now, decided_on=day)

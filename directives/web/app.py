@@ -9,10 +9,11 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.middleware.sessions import SessionMiddleware
 
+from directives.links import secret_key
 from directives.runtime import Runtime
 from directives.web import errors
 from directives.web.routes import ROUTERS
-from directives.web.security import LoginLimiter, SecurityHeaders, secret_key, verify_csrf
+from directives.web.security import LoginLimiter, SecurityHeaders, verify_csrf
 from directives.web.templating import make_templates
 
 STATIC = Path(__file__).with_name("static")

@@ -1,26 +1,24 @@
-"""The web app's defences: the session secret, CSRF tokens, login throttling, security headers."""
+"""The web app's defences: CSRF tokens, login throttling, security headers.
+
+The session secret is ``directives.links.secret_key``: it signs emailed links too.
+"""
 
 from __future__ import annotations
 
 import hmac
 import math
-import os
 import secrets
 import threading
 from collections import deque
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from directives.settings import Settings
-
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
-SECRET_FILE = "secret_key"
 
 # 'self' only: no inline script or style, no CDN; e-mail HTML is served apart (see routes.mail).
 CSP = (
@@ -40,25 +38,6 @@ class TooManyAttempts(Exception):
     def __init__(self, retry_after: int) -> None:
         super().__init__(retry_after)
         self.retry_after = retry_after
-
-
-def secret_key(settings: Settings) -> str:
-    """DIRECTIVES_SECRET_KEY, else a key generated once and kept in ``var_dir`` (mode 0600)."""
-    if settings.secret_key:
-        return settings.secret_key
-    path = Path(settings.var_dir) / SECRET_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        key = path.read_text(encoding="ascii").strip()
-        if len(key) < 32:
-            raise ValueError(f"{path}: khóa bí mật quá ngắn; xóa tệp để tạo lại") from None
-        return key
-    key = secrets.token_urlsafe(48)
-    with os.fdopen(fd, "w", encoding="ascii") as fh:
-        fh.write(key + "\n")
-    return key
 
 
 def csrf_token(request: Request) -> str:

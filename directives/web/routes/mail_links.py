@@ -16,8 +16,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from directives import links
 from directives.errors import NotFound
-from directives.web import links
 from directives.web.deps import DbDep, RuntimeDep, WebUser, audit_change, load_user
 from directives.web.routes._common import today_of, visible_task
 from directives.web.templating import render
