@@ -13,7 +13,7 @@ from directives.links import secret_key
 from directives.runtime import Runtime
 from directives.web import errors
 from directives.web.routes import ROUTERS
-from directives.web.security import LoginLimiter, SecurityHeaders, verify_csrf
+from directives.web.security import BodyLimit, LoginLimiter, SecurityHeaders, verify_csrf
 from directives.web.templating import make_templates
 
 STATIC = Path(__file__).with_name("static")
@@ -42,6 +42,7 @@ def create_app(rt: Runtime, *, login_limiter: LoginLimiter | None = None) -> Fas
         same_site="lax",
         https_only=https,
     )
+    app.add_middleware(BodyLimit)  # before the session and the CSRF check read anything
     app.add_middleware(SecurityHeaders, https=https)  # outermost: also on error pages
     errors.install(app)
     # Compressed: htmx is 50 kB raw, 16 kB gzipped. Pages are not compressed, since they carry

@@ -6,6 +6,7 @@ The session secret is ``directives.links.secret_key``: it signs emailed links to
 from __future__ import annotations
 
 import hmac
+import json
 import math
 import secrets
 import threading
@@ -13,6 +14,7 @@ from collections import deque
 from datetime import datetime, timedelta
 
 from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -194,3 +196,81 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+MAX_BODY_BYTES = 32 * 1024 * 1024  # an import file or an attachment, with room to spare
+
+
+def _too_large_text(limit: int) -> str:
+    return f"Nội dung gửi lên quá lớn: tối đa {limit // (1024 * 1024)} MB."
+
+
+class _BodyTooLarge(HTTPException):
+    """Raised while the body is read; an HTTPException, so that FastAPI's form parsing lets it
+    through (it turns any other error into a 400) and the app's error page answers 413."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, _too_large_text(limit))
+
+
+class BodyLimit:
+    """Refuses a request body over ``limit`` bytes with 413, before anything reads it.
+
+    A declared Content-Length over the limit is refused at once; a body sent in chunks is
+    counted as it arrives, and refused when it passes the limit (unless the app has already
+    begun its answer, which no route does before reading its form). So the CSRF check, which
+    parses the form, never spools an attacker's gigabytes to disk.
+    """
+
+    def __init__(self, app: ASGIApp, *, limit: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.limit:
+            await self._refuse(scope, send)
+            return
+        received = 0
+        started = False
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise _BodyTooLarge(self.limit)
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except _BodyTooLarge:
+            if started:
+                raise
+            await self._refuse(scope, send)
+
+    async def _refuse(self, scope: Scope, send: Send) -> None:
+        text = _too_large_text(self.limit)
+        if str(scope.get("path", "")).startswith("/api/"):
+            body = json.dumps({"detail": text}, ensure_ascii=False).encode()
+            kind = b"application/json"
+        else:
+            body = f"<!doctype html><meta charset=utf-8><title>413</title><p>{text}</p>".encode()
+            kind = b"text/html; charset=utf-8"
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [(b"content-type", kind), (b"content-length", str(len(body)).encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
