@@ -387,16 +387,18 @@ def _write_payloads(session: Session, payloads: Sequence[tuple[int, str]]) -> No
 def _attach(session: Session, carried: Sequence[tuple[int, Sequence[int]]]) -> None:
     """Attach recorded notices to the messages that carry them: the first message becomes the
     notice's own (``notices.message_id``); another one (the copy of an assignment to a
-    coordinating agency) is listed in ``message_notices``."""
+    coordinating agency) is listed in ``message_notices``. Core statements on the table: an
+    ORM update would scan every object of the session (an import holds thousands)."""
+    notices = cast(Table, Notice.__table__)
     for message_id, notice_ids in carried:
         if not notice_ids:
             continue
         taken = set(
-            session.scalars(
-                update(Notice)
-                .where(Notice.id.in_(notice_ids), Notice.message_id.is_(None))
+            session.connection().scalars(
+                update(notices)
+                .where(notices.c.id.in_(notice_ids), notices.c.message_id.is_(None))
                 .values(message_id=message_id)
-                .returning(Notice.id)
+                .returning(notices.c.id)
             )
         )
         copies = [n for n in notice_ids if n not in taken]
