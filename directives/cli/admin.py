@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from sqlalchemy import select
 
-from directives.cli._common import Format, day, runtime, unit_of_work
+from directives.cli._common import Format, day, fail, runtime, unit_of_work
 from directives.cli._output import emit
 from directives.db.tables import Agency, Leader, Officer
 from directives.domain import AgencyKind, LeaderRole
@@ -38,6 +38,41 @@ def db_upgrade() -> None:
     with unit_of_work() as s:
         cal_service.ensure_index(s)
     typer.echo(f"Cơ sở dữ liệu ở phiên bản {migrate.current_revision(rt.engine)}.")
+
+
+@db_app.command("backup")
+def db_backup(
+    path: Annotated[Path, typer.Argument(help="Tệp sao lưu sẽ tạo (chưa có).")],
+) -> None:
+    """Sao lưu toàn bộ cơ sở dữ liệu vào một tệp, kể cả khi ứng dụng đang chạy.
+
+    SQLite: bản sao bằng backup API; PostgreSQL: pg_dump --format=custom.
+    Ví dụ: directives db backup sao-luu/2026-11-26.bak
+    """
+    from directives.db.backup import backup
+
+    written = backup(runtime().engine, path)
+    typer.echo(f"Đã sao lưu vào {written} ({written.stat().st_size:,} byte).".replace(",", "."))
+
+
+@db_app.command("restore")
+def db_restore(
+    path: Annotated[Path, typer.Argument(help="Tệp sao lưu (do directives db backup tạo).")],
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Xác nhận: toàn bộ dữ liệu hiện có sẽ bị thay thế.")
+    ] = False,
+) -> None:
+    """Khôi phục cơ sở dữ liệu từ tệp sao lưu; mọi dữ liệu hiện có được thay thế.
+
+    Dừng ứng dụng web và bộ lập lịch trước khi khôi phục.
+    Ví dụ: directives db restore sao-luu/2026-11-26.bak --yes
+    """
+    from directives.db.backup import restore
+
+    if not yes:
+        fail("khôi phục sẽ thay thế toàn bộ dữ liệu hiện có: thêm --yes để xác nhận", 2)
+    revision = restore(runtime().engine, path)
+    typer.echo(f"Đã khôi phục từ {path}; cơ sở dữ liệu ở phiên bản {revision}.")
 
 
 @calendar_app.command("show")
