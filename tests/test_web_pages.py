@@ -232,7 +232,7 @@ def test_users_command_adds_lists_and_changes_passwords(
         monkeypatch.setattr("sys.stdin", io.StringIO("ngắn\n"))
         code, _, err = run(capsys, "users", "passwd", "stc2", "--password-stdin")
         assert code == 2
-        assert "ít nhất 8 ký tự" in err
+        assert "ít nhất 12 ký tự" in err
         monkeypatch.setattr("sys.stdin", io.StringIO("mật-khẩu-mới-2026\n"))
         assert run(capsys, "users", "passwd", "stc2", "--password-stdin")[0] == 0
         with rt.unit_of_work() as s:

@@ -32,10 +32,15 @@ def _sqlite_path(engine: Engine) -> Path:
     return Path(database)
 
 
-def _libpq_url(engine: Engine) -> str:
-    """The engine's URL as pg_dump reads it (no ``+driver``, password included)."""
+def _libpq(engine: Engine) -> tuple[str, dict[str, str]]:
+    """The engine's URL as pg_dump reads it (no ``+driver``, no password) and the environment
+    that carries the password: a command line is visible to every local user (``ps``)."""
     url = make_url(engine.url.render_as_string(hide_password=False))
-    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+    env = dict(os.environ)
+    if url.password:
+        env["PGPASSWORD"] = str(url.password)
+    bare = url.set(drivername="postgresql", password=None)
+    return bare.render_as_string(hide_password=False), env
 
 
 def _tool(name: str) -> str:
@@ -47,10 +52,9 @@ def _tool(name: str) -> str:
     return found
 
 
-def _run(argv: list[str]) -> None:
-    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+def _run(argv: list[str], env: dict[str, str] | None = None) -> None:
+    done = subprocess.run(argv, capture_output=True, text=True, check=False, env=env)
     if done.returncode != 0:
-        # The URL (with any password) is in argv: report the tool's own words only.
         raise InvalidInput(f"{Path(argv[0]).name} thất bại: {done.stderr.strip()[-500:]}")
 
 
@@ -68,7 +72,8 @@ def backup(engine: Engine, target: Path) -> Path:
             with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(partial)) as dst:
                 src.backup(dst)  # consistent even while the app writes
         elif engine.dialect.name == "postgresql":
-            _run([_tool("pg_dump"), "--format=custom", f"--file={partial}", _libpq_url(engine)])
+            url, env = _libpq(engine)
+            _run([_tool("pg_dump"), "--format=custom", f"--file={partial}", url], env)
         else:
             raise InvalidInput(f"không hỗ trợ sao lưu cơ sở dữ liệu {engine.dialect.name}")
         os.replace(partial, target)
@@ -143,6 +148,7 @@ def restore(engine: Engine, source: Path) -> str | None:
     else:
         _check_revision(_revision_of_pg_archive(source), source)
         engine.dispose()  # its idle connections would hold prepared plans of the old tables
+        url, env = _libpq(engine)
         _run(
             [
                 _tool("pg_restore"),
@@ -151,9 +157,10 @@ def restore(engine: Engine, source: Path) -> str | None:
                 "--no-owner",
                 "--single-transaction",
                 "--exit-on-error",
-                f"--dbname={_libpq_url(engine)}",
+                f"--dbname={url}",
                 str(source),
-            ]
+            ],
+            env,
         )
     migrate.upgrade(engine)
     return migrate.current_revision(engine)
