@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 SAMPLE_DAY ?= 26/11/2026
 
-.PHONY: run demo test lint bench-register clean
+.PHONY: run demo test lint bench bench-register bench-web clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,8 +45,18 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# Every benchmark next to its baseline; writes docs/benchmarks.md. BENCH_ARGS adds options, e.g.
+# BENCH_ARGS="--scale national" or BENCH_ARGS="--backend sqlite --only generate chase".
+bench: $(VENV)/.installed
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
 bench-register: $(VENV)/.installed
 	$(BIN)/python -m bench.register --backend both --tasks 100000
+
+# The register page over HTTP (uvicorn on loopback); BENCH_WEB_ARGS adds options, e.g.
+# BENCH_WEB_ARGS="--keep-db sqlite:////tmp/web.sqlite3 --backend sqlite" to reuse a loaded database.
+bench-web: $(VENV)/.installed
+	$(BIN)/python -m bench.web_register --backend both --tasks 100000 $(BENCH_WEB_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

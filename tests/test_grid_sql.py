@@ -113,6 +113,44 @@ def test_sql_grid_filter_matches_python_standing_on_every_day(rt: Runtime) -> No
                 assert page.total == len(sql)
 
 
+def test_agency_filter_pages_and_totals_match_the_whole_register(rt: Runtime) -> None:
+    """Led or coordinated by the agency, in the register's order, on pages that add up."""
+    from sqlalchemy import select
+
+    from directives.db.tables import Agency, Task, TaskCoordinator
+
+    _random_histories(rt, seed=2027)
+    with rt.unit_of_work() as s:
+        ids = dict(s.execute(select(Agency.code, Agency.id)).all())
+        coordinated = set()
+        for task in s.scalars(select(Task).order_by(Task.id)).all()[::3]:
+            if task.lead_agency_id != ids["SXD"]:
+                s.add(TaskCoordinator(task_id=task.id, agency_id=ids["SXD"]))
+                coordinated.add(task.code)
+        s.flush()
+        as_of = date(2026, 8, 20)
+        register = queries.list_tasks(s, as_of=as_of, page_size=1000).lines
+        for statuses in ([], ["open"], ["overdue"], ["done"]):
+            wanted = queries.parse_statuses(statuses)
+            expected = [
+                line.code
+                for line in register
+                if (line.lead_agency == "SXD" or line.code in coordinated)
+                and (not wanted or line.standing.grid in wanted)
+            ]
+            assert expected, statuses
+            paged: list[str] = []
+            for page in range(1, len(expected) // 4 + 3):  # the last one is past the end
+                got = queries.list_tasks(
+                    s, as_of=as_of, agency="sxd", statuses=statuses, page=page, page_size=4
+                )
+                assert got.total == len(expected), (statuses, page)
+                paged += [line.code for line in got.lines]
+            assert paged == expected, statuses
+        nobody = queries.list_tasks(s, as_of=as_of, agency="KHONGCO")  # no such agency
+        assert (nobody.total, nobody.lines) == (0, [])
+
+
 def test_sql_period_figures_match_the_python_reference(rt: Runtime) -> None:
     from sqlalchemy import select
 

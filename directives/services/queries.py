@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, any_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from directives.calendar import WorkingCalendar
@@ -99,13 +99,14 @@ def list_tasks(
     eff = grid_sql.effective_deadline(as_of)
     conditions: list[ColumnElement[bool]] = [Task.assigned_on <= as_of]
     if agency:
-        agency_id = select(Agency.id).where(Agency.code == agency.upper()).scalar_subquery()
-        coordinated = select(TaskCoordinator.task_id).where(TaskCoordinator.agency_id == agency_id)
-        conditions.append((Task.lead_agency_id == agency_id) | Task.id.in_(coordinated))
+        conditions.append(_agency_matches(session, agency))
     if leader:
         leader_id = select(Leader.id).where(Leader.code == leader.upper()).scalar_subquery()
         conditions.append(Task.leader_id == leader_id)
     wanted = parse_statuses(statuses)
+    shortcut = grid_sql.prefilter(as_of, wanted)
+    if shortcut is not None:
+        conditions.append(shortcut)
     if wanted:
         conditions.append(grid.in_([g.value for g in wanted]))
     if deadline_from:
@@ -114,20 +115,40 @@ def list_tasks(
         conditions.append(eff <= deadline_to)
     if text and text.strip():
         conditions.append(_text_matches(text.strip()))
+    # First the page's keys: ids and sort keys, with the number of matching tasks as a window
+    # count, so the filters (the grid's CASE over every candidate task) run once for the page
+    # and its total. Only the page's own rows are then read in full and joined.
+    rank = grid_sql.urgency(as_of, cal)
+    keys = (
+        select(
+            Task.id.label("id"),
+            rank.label("rank"),
+            eff.label("eff"),
+            func.count().over().label("total"),
+        )
+        .where(*conditions)
+        .order_by(rank, eff.is_(None), eff, Task.id)
+        .limit(page_size)
+        .offset((page - 1) * page_size)
+        .subquery("page_keys")
+    )
     lead = aliased(Agency)
-    base = select(Task.id).join(lead, lead.id == Task.lead_agency_id).where(*conditions)
-    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
     stmt = (
-        select(Task, Directive.number, Directive.issued_on, lead.code, Leader.code)
+        select(Task, Directive.number, Directive.issued_on, lead.code, Leader.code, keys.c.total)
+        .join(keys, keys.c.id == Task.id)
         .join(Directive, Directive.id == Task.directive_id)
         .join(lead, lead.id == Task.lead_agency_id)
         .outerjoin(Leader, Leader.id == Task.leader_id)
-        .where(*conditions)
-        .order_by(grid_sql.urgency(as_of, cal), eff.is_(None), eff, Task.id)
-        .limit(page_size)
-        .offset((page - 1) * page_size)
+        .order_by(keys.c.rank, keys.c.eff.is_(None), keys.c.eff, Task.id)
     )
     rows = session.execute(stmt).all()
+    if rows:
+        total = rows[0].total
+    elif page == 1:
+        total = 0
+    else:  # a page past the end: no row carries the total, so count apart
+        matching = select(Task.id).where(*conditions).subquery()
+        total = session.scalar(select(func.count()).select_from(matching)) or 0
     facts = load_facts(session, [row[0] for row in rows])
     lines = [
         TaskLine(
@@ -140,9 +161,27 @@ def list_tasks(
             task.state,
             standing_as_of(facts[task.id], as_of, cal),
         )
-        for task, number, issued, lead_code, leader_code in rows
+        for task, number, issued, lead_code, leader_code, _total in rows
     ]
     return Page(lines, total, page, page_size)
+
+
+def _agency_matches(session: Session, agency: str) -> ColumnElement[bool]:
+    """The task is led or coordinated by ``agency`` (its code).
+
+    On PostgreSQL the coordinated tasks' ids come as one array, so that both halves of the OR
+    are index conditions (a BitmapOr on the lead agency's and the primary key's indexes); with
+    ``IN (subquery)`` the planner can only filter, and scans every task of the register.
+    SQLite already answers the ``IN`` form with two index searches.
+    """
+    agency_id = select(Agency.id).where(Agency.code == agency.upper()).scalar_subquery()
+    coordinated = select(TaskCoordinator.task_id).where(TaskCoordinator.agency_id == agency_id)
+    if session.get_bind().dialect.name == "postgresql":
+        # ARRAY(SELECT …), not = ANY (SELECT …), which would be a subquery test again.
+        return (Task.lead_agency_id == agency_id) | (
+            Task.id == any_(func.array(coordinated.scalar_subquery()))
+        )
+    return (Task.lead_agency_id == agency_id) | Task.id.in_(coordinated)
 
 
 def _text_matches(text: str) -> ColumnElement[bool]:
