@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import io
 import json
 import struct
 import subprocess
@@ -15,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from notifications import build, outgoing_from_json, outgoing_to_json
-from notifications.charts import HEIGHT_PX, WIDTH_PX, filename, images, png
+from notifications import build, charts, outgoing_from_json, outgoing_to_json
+from notifications.charts import COLOR, HEIGHT_PX, WIDTH_PX, clear_cache, filename, images, png
 from tests.test_messages import digest_context, outgoing
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -84,6 +85,48 @@ def test_vietnamese_labels_draw_without_a_missing_glyph() -> None:
     # pytest turns warnings into errors: matplotlib warns for every glyph its font lacks.
     labels = ["Ủy ban nhân dân huyện Đắk Glong", "Sở Lao động – Thương binh và Xã hội", "ễ ỗ ự ỹ ậ"]
     assert size(png(BY_AGENCY | {"labels": labels, "values": [1, 2, 3]})) == (1200, 600)
+
+
+def test_a_character_the_font_lacks_is_warned_about_as_matplotlib_did() -> None:
+    clear_cache()
+    with pytest.warns(UserWarning, match=r"Glyph 20013 \('中'\) missing from font"):
+        png(BY_AGENCY | {"labels": ["Sở Nội vụ", "中", "UBND", "Khác"]})
+
+
+def test_bars_are_drawn_in_the_chart_colour_on_white() -> None:
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(png(BY_AGENCY))).convert("RGB")
+    red = tuple(int(COLOR[i : i + 2], 16) for i in (1, 3, 5))
+    corners = [(0, 0), (WIDTH_PX - 1, 0), (0, HEIGHT_PX - 1), (WIDTH_PX - 1, HEIGHT_PX - 1)]
+    assert {image.getpixel(xy) for xy in corners} == {(255, 255, 255)}
+    # "Các đơn vị khác" (1,551) fills most of the width of the lowest quarter; 12 is a sliver
+    row = [image.getpixel((x, HEIGHT_PX * 3 // 4)) for x in range(WIDTH_PX)]
+    assert WIDTH_PX // 3 < row.count(red) < WIDTH_PX * 3 // 4
+
+
+def test_each_distinct_chart_is_drawn_once_whatever_its_name(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    encoded: list[int] = []
+    encode = charts._encode
+
+    def counted(image: Any) -> bytes:
+        encoded.append(1)
+        return encode(image)
+
+    monkeypatch.setattr(charts, "_encode", counted)
+    clear_cache()
+    first = png(BY_AGENCY)
+    assert png(json.loads(json.dumps(BY_AGENCY))) == first
+    assert png(BY_AGENCY | {"cid": "pct21-overdue", "title": "Khác"}) == first  # neither drawn
+    assert len(encoded) == 1
+    png(WEEKLY)
+    png(BY_AGENCY | {"values": [12, 5, 1, 1552]})
+    assert len(encoded) == 3
+    clear_cache()
+    assert png(BY_AGENCY) == first
+    assert len(encoded) == 4
 
 
 def test_a_single_point_and_zeros_still_draw() -> None:

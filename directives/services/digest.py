@@ -23,9 +23,10 @@ deadline to the digest's day, so "critical" is exactly escalation level 2 and th
 from __future__ import annotations
 
 import functools
+import heapq
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -259,22 +260,20 @@ def grid_by_task(session: Session, as_of: date) -> dict[int, str]:
     return {i: str(g) for part in _Tasks([as_of]).parts(grid) for i, g in session.execute(part)}
 
 
-@dataclass
-class _Cell:
-    """The figures of the tasks of one lead agency, leader and sector."""
-
-    agency: int
-    leader: int | None
-    sector: str | None
-    counts: dict[str, int]
-    oldest: date | None = None  # the earliest effective deadline of its overdue tasks
-
-    def add(self, row: Row[Any]) -> None:
-        """Count the ``row.n`` tasks of one kind (see ``_cell_figures``)."""
-        for key in _counted(row.kind):
-            self.counts[key] += row.n
-        if row.kind & 15 == _OVERDUE and (self.oldest is None or row.oldest < self.oldest):
-            self.oldest = row.oldest
+# What a digest shows of each agency (its group of overdue tasks, its row in the table, its
+# bar): a few of the figures, kept per cell as a short list in this order.
+_AGENCY_KEYS = (
+    "now_overdue",
+    "critical",
+    *(f"over_{b}" for b in sorted(AGING_BUCKETS)),
+    "fell_due",
+    "on_time",
+    "completed_year",
+)
+_A_OVERDUE, _A_CRITICAL = _AGENCY_KEYS.index("now_overdue"), _AGENCY_KEYS.index("critical")
+_A_FELL_DUE, _A_ON_TIME = _AGENCY_KEYS.index("fell_due"), _AGENCY_KEYS.index("on_time")
+_A_COMPLETED = _AGENCY_KEYS.index("completed_year")
+_A_AGING = {f"over_{b}": _AGENCY_KEYS.index(f"over_{b}") for b in sorted(AGING_BUCKETS)}
 
 
 @functools.cache
@@ -299,8 +298,16 @@ def _counted(kind: int) -> tuple[str, ...]:
     return tuple(keys)
 
 
-def _cell_figures(session: Session, d: _Days, cal: WorkingCalendar) -> list[_Cell]:
-    """One scan of the tasks: every figure of the digest per (agency, leader, sector) cell.
+@functools.cache
+def _agency_counted(kind: int) -> tuple[int, ...]:
+    """The places in ``_AGENCY_KEYS`` of the figures a task of ``kind`` counts in."""
+    counted = set(_counted(kind))
+    return tuple(i for i, key in enumerate(_AGENCY_KEYS) if key in counted)
+
+
+def _cell_figures(session: Session, d: _Days, cal: WorkingCalendar) -> dict[_Key, _Group]:
+    """One scan of the tasks: every figure of the digest per (agency, leader, sector) cell,
+    kept by (leader, sector) group: its tasks by kind, and per agency what a digest shows.
 
     The tasks are counted by kind: what the digest tells apart (their standing today and a week
     ago, at each earlier point of the series, their deadline's place among the day's cutoffs,
@@ -347,7 +354,7 @@ def _cell_figures(session: Session, d: _Days, cal: WorkingCalendar) -> list[_Cel
             )
             + case((and_(done >= d.year_start, done <= d.day), _DONE_THIS_YEAR), else_=0)
         )
-        # One integer of bits (see _Cell.add): a single grouping key, computed once a task, for
+        # One integer of bits (see _counted): a single grouping key, computed once a task, for
         # which PostgreSQL expects few enough groups to count them in a hash table.
         kind = (
             grid(d.day)
@@ -368,14 +375,27 @@ def _cell_figures(session: Session, d: _Days, cal: WorkingCalendar) -> list[_Cel
             .group_by(*(k.element for k in keys))
         )
 
-    cells: dict[tuple[int, int | None, str | None], _Cell] = {}
+    groups: dict[_Key, _Group] = {}
+    width = len(_AGENCY_KEYS)
     for part in _Tasks(d.weeks).parts(kinds):
-        for row in session.execute(part):
-            key = (row.agency, row.leader, row.sector)
-            if key not in cells:
-                cells[key] = _Cell(*key, counts=defaultdict(int))
-            cells[key].add(row)
-    return list(cells.values())
+        for agency, leader, sector, kind, n, oldest in session.execute(part):
+            group = groups.get((leader, sector))
+            if group is None:
+                group = groups[(leader, sector)] = _Group()
+            group.kinds[kind] = group.kinds.get(kind, 0) + n
+            figures = group.agencies.get(agency)
+            if figures is None:
+                figures = group.agencies[agency] = [0] * width
+            for i in _agency_counted(kind):
+                figures[i] += n
+            if kind & 15 == _OVERDUE and oldest is not None:
+                first = group.oldest.get(agency)
+                group.oldest[agency] = oldest if first is None else min(first, oldest)
+    for group in groups.values():
+        for kind, n in group.kinds.items():
+            for key in _counted(kind):
+                group.total[key] += n
+    return groups
 
 
 def _cell_lists(session: Session, d: _Days, cal: WorkingCalendar) -> list[Row[Any]]:
@@ -500,19 +520,42 @@ def _shown(session: Session, ids: Iterable[int], day: date) -> dict[int, Row[Any
     return out
 
 
+_Key = tuple[int | None, str | None]
+"""(leader, sector): every cell, list row and request is in one, and a scope is made of them."""
+
+
+@dataclass
+class _Group:
+    """The tasks of one (leader, sector): their counts, per agency what a digest shows of it,
+    and the group's first tasks of each list and pending requests."""
+
+    kinds: dict[int, int] = field(default_factory=dict)  # tasks of each kind (_cell_figures)
+    total: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    agencies: dict[int, list[int]] = field(default_factory=dict)  # figures of _AGENCY_KEYS
+    oldest: dict[int, date] = field(default_factory=dict)  # earliest deadline overdue, by agency
+    lists: list[Row[Any]] = field(default_factory=list)
+    extensions: list[Row[Any]] = field(default_factory=list)
+
+
 @dataclass
 class _Week:
-    """Everything the digests of one day need, for every leader."""
+    """Everything the digests of one day need, for every leader.
+
+    A leader's scope is a union of whole (leader, sector) groups, so the figures of a scope add
+    up its groups' cells and never look at the others; leaders whose scopes hold the same groups
+    (two vice-chairmen of the same sectors whose own tasks are all in them) share one body, and
+    a task listed in several digests has its row built once.
+    """
 
     d: _Days
     cal: WorkingCalendar
     mail: MailSettings
     leaders: list[Leader]
-    agencies: dict[int, Agency]
-    cells: list[_Cell]
-    lists: list[Row[Any]]
-    extensions: list[Row[Any]]
+    agencies: dict[int, Row[int, str, str]]  # id, name, code
+    groups: dict[_Key, _Group]
     shown: dict[int, Row[Any]]
+    bodies: dict[frozenset[_Key], dict[str, Any] | None] = field(default_factory=dict)
+    rows: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
     def collect(cls, session: Session, day: date, mail: MailSettings) -> _Week:
@@ -521,41 +564,50 @@ class _Week:
         leaders = list(session.scalars(select(Leader).order_by(Leader.code)))
         lists = _cell_lists(session, d, cal)
         extensions = _pending_extensions(session, d)
+        groups = _cell_figures(session, d, cal)
+        for r in lists:
+            groups.setdefault((r.leader, r.sector), _Group()).lists.append(r)
+        for e in extensions:
+            groups.setdefault((e.leader, e.sector), _Group()).extensions.append(e)
         return cls(
             d=d,
             cal=cal,
             mail=mail,
             leaders=leaders,
-            agencies={a.id: a for a in session.scalars(select(Agency))},
-            cells=_cell_figures(session, d, cal),
-            lists=lists,
-            extensions=extensions,
+            agencies={
+                a.id: a for a in session.execute(select(Agency.id, Agency.name, Agency.code))
+            },
+            groups=groups,
             shown=_shown(session, (r.id for r in [*lists, *extensions]), day),
         )
 
-    def scope(self, leader: Leader) -> Callable[[Any], bool]:
-        """Whether a cell, list row or request (with ``leader`` and ``sector``) is in charge."""
+    def scope(self, leader: Leader) -> frozenset[_Key]:
+        """The groups in ``leader``'s charge: all for the chairman; for a vice-chairman those of
+        their own tasks and of their sectors."""
         if leader.role == LeaderRole.CHAIRMAN.value:
-            return lambda _row: True
+            return frozenset(self.groups)
         mine = set(leader.sectors or ())
-        return lambda row: row.leader == leader.id or row.sector in mine
+        return frozenset(k for k in self.groups if k[0] == leader.id or k[1] in mine)
 
     def task_row(self, task_id: int) -> dict[str, Any]:
         """The template row of a listed task, with its effective deadline as of the day."""
-        r = self.shown[task_id]
-        return line(
-            code=r.code,
-            content=r.content,
-            directive=r.number,
-            issued_on=r.issued_on,
-            kind=r.kind,
-            lead_agency=self.agencies[r.agency].name,
-            deadline=r.eff,
-            spec=DeadlineSpec(on=r.stated_deadline, working_days=r.deadline_working_days),
-            as_of=self.d.day,
-            cal=self.cal,
-            app_url=self.mail.app_url,
-        )
+        row = self.rows.get(task_id)
+        if row is None:
+            r = self.shown[task_id]
+            row = self.rows[task_id] = line(
+                code=r.code,
+                content=r.content,
+                directive=r.number,
+                issued_on=r.issued_on,
+                kind=r.kind,
+                lead_agency=self.agencies[r.agency].name,
+                deadline=r.eff,
+                spec=DeadlineSpec(on=r.stated_deadline, working_days=r.deadline_working_days),
+                as_of=self.d.day,
+                cal=self.cal,
+                app_url=self.mail.app_url,
+            )
+        return row
 
     def completed_row(self, task_id: int) -> dict[str, Any]:
         """A task confirmed this week: when it was done, and whether on time."""
@@ -577,23 +629,52 @@ class _Week:
 
     def context(self, leader: Leader) -> dict[str, Any] | None:
         """The template data of ``leader``'s digest; None when there is nothing to say."""
-        ours = self.scope(leader)
-        cells = [c for c in self.cells if ours(c)]
-        total = _sum(cells)
-        pending = [e for e in self.extensions if ours(e)]
-        waiting = sum({(e.leader, e.sector): e.cell_total for e in pending}.values())
+        scope = self.scope(leader)
+        if scope not in self.bodies:
+            self.bodies[scope] = self.body([g for k, g in self.groups.items() if k in scope])
+        body = self.bodies[scope]
+        if body is None:
+            return None
+        return {
+            "office": self.mail.office,
+            "app_url": self.mail.app_url,
+            "as_of": self.d.day.isoformat(),
+            "recipient": f"{leader.title} {leader.name}",
+            "leader": leader.name,
+            **body,
+        }
+
+    def body(self, groups: list[_Group]) -> dict[str, Any] | None:
+        """What a digest over ``groups`` says (all but whom it is for); None for nothing."""
+        total: dict[str, int] = defaultdict(int)
+        waiting = 0
+        for group in groups:
+            for key, value in group.total.items():
+                total[key] += value
+            if group.extensions:  # every row of a group carries the group's count
+                waiting += group.extensions[0].cell_total
         if not (total["now_overdue"] or total["due_next"] or total["completed_week"] or waiting):
             return None
         lists: dict[int, list[Row[Any]]] = defaultdict(list)
-        for r in self.lists:
-            if ours(r):
+        per_agency: dict[int, list[int]] = {}  # the figures of _AGENCY_KEYS
+        oldest: dict[int, date] = {}
+        for group in groups:
+            for r in group.lists:
                 lists[r.section].append(r)
+            for agency, figures in group.agencies.items():
+                before = per_agency.get(agency)
+                per_agency[agency] = (
+                    figures
+                    if before is None
+                    else [a + b for a, b in zip(before, figures, strict=True)]
+                )
+            for agency, first in group.oldest.items():
+                before_first = oldest.get(agency)
+                oldest[agency] = first if before_first is None else min(before_first, first)
         critical, overdue, due_next, completed = (lists[i] for i in range(4))
-        per_agency = {a: _sum(own) for a, own in _by_agency(cells).items()}
-        oldest = {
-            a: min((c.oldest for c in own if c.oldest is not None), default=None)
-            for a, own in _by_agency(cells).items()
-        }
+        pending = sorted(
+            (e for group in groups for e in group.extensions), key=lambda e: (e.requested_on, e.id)
+        )
         latest_first = [
             r.id
             for r in sorted(
@@ -610,11 +691,6 @@ class _Week:
             "extension_requests": waiting,
         }
         return {
-            "office": self.mail.office,
-            "app_url": self.mail.app_url,
-            "as_of": self.d.day.isoformat(),
-            "recipient": f"{leader.title} {leader.name}",
-            "leader": leader.name,
             "grid": grid,
             "critical": [self.task_row(i) for i in _first(critical)],
             "overdue_by_agency": self.overdue_groups(per_agency, oldest, overdue),
@@ -627,7 +703,7 @@ class _Week:
                     "requested_deadline": e.requested_deadline.isoformat(),
                     "reason": e.reason,
                 }
-                for e in sorted(pending, key=lambda e: (e.requested_on, e.id))[:LIST_LIMIT]
+                for e in pending[:LIST_LIMIT]
             ],
             "agencies": self.agency_table(per_agency),
             "charts": self.charts(total, per_agency),
@@ -635,77 +711,90 @@ class _Week:
 
     def overdue_groups(
         self,
-        per_agency: dict[int, dict[str, int]],
-        oldest: dict[int, date | None],
+        per_agency: dict[int, list[int]],
+        oldest: dict[int, date],
         listed: list[Row[Any]],
     ) -> list[dict[str, Any]]:
         """Agencies with overdue tasks, longest overdue first; the tasks not yet critical."""
+        day = self.d.day
+        ranked = heapq.nsmallest(
+            LIST_LIMIT,
+            (
+                # The code last: two agencies may share a name (districts of different provinces).
+                (-self.cal.wd(first_due, day), -f[_A_OVERDUE], a.name, a.code, a.id)
+                for agency_id, f in per_agency.items()
+                if f[_A_OVERDUE] and (first_due := oldest.get(agency_id)) is not None
+                for a in (self.agencies[agency_id],)
+            ),
+        )
         tasks: dict[int, list[Row[Any]]] = defaultdict(list)
         for r in listed:
             tasks[r.agency].append(r)
         groups: list[dict[str, Any]] = []
-        for agency_id, f in per_agency.items():
-            first_due = oldest[agency_id]
-            if not f["now_overdue"] or first_due is None:
-                continue
+        for late, _, name, code, agency_id in ranked:
+            f = per_agency[agency_id]
             shown = _first(tasks[agency_id], GROUP_LIMIT)
-            agency = self.agencies[agency_id]
             groups.append(
                 {
-                    "agency": agency.name,
-                    "code": agency.code,
-                    "count": f["now_overdue"],
-                    "critical": f["critical"],
-                    "max_days_late": self.cal.wd(first_due, self.d.day),
-                    "aging": {f"over_{b}": f[f"over_{b}"] for b in sorted(AGING_BUCKETS)},
+                    "agency": name,
+                    "code": code,
+                    "count": f[_A_OVERDUE],
+                    "critical": f[_A_CRITICAL],
+                    "max_days_late": -late,
+                    "aging": {key: f[i] for key, i in _A_AGING.items()},
                     "tasks": [self.task_row(i) for i in shown],
-                    "more": f["now_overdue"] - f["critical"] - len(shown),
+                    "more": f[_A_OVERDUE] - f[_A_CRITICAL] - len(shown),
                 }
             )
-        groups.sort(key=lambda x: (-x["max_days_late"], -x["count"], x["agency"]))
-        return groups[:LIST_LIMIT]
+        return groups
 
-    def agency_table(self, per_agency: dict[int, dict[str, int]]) -> list[dict[str, Any]]:
+    def agency_table(self, per_agency: dict[int, list[int]]) -> list[dict[str, Any]]:
         """Per agency: the year's on-time rate, open overdue tasks, tasks completed this year."""
+        ranked = heapq.nsmallest(
+            LIST_LIMIT,
+            (
+                (-f[_A_OVERDUE], a.name, a.code, a.id)
+                for agency_id, f in per_agency.items()
+                if f[_A_FELL_DUE] or f[_A_OVERDUE]
+                for a in (self.agencies[agency_id],)
+            ),
+        )
         rows: list[dict[str, Any]] = []
-        for agency_id, f in per_agency.items():
-            if not (f["fell_due"] or f["now_overdue"]):
-                continue
-            agency = self.agencies[agency_id]
-            rate = round(100 * f["on_time"] / f["fell_due"], 1) if f["fell_due"] else None
+        for _, name, code, agency_id in ranked:
+            f = per_agency[agency_id]
+            fell_due, on_time = f[_A_FELL_DUE], f[_A_ON_TIME]
             rows.append(
                 {
-                    "agency": agency.name,
-                    "code": agency.code,
-                    "fell_due": f["fell_due"],
-                    "on_time": f["on_time"],
-                    "on_time_rate": rate,
-                    "overdue": f["now_overdue"],
-                    "completed": f["completed_year"],
+                    "agency": name,
+                    "code": code,
+                    "fell_due": fell_due,
+                    "on_time": on_time,
+                    "on_time_rate": round(100 * on_time / fell_due, 1) if fell_due else None,
+                    "overdue": f[_A_OVERDUE],
+                    "completed": f[_A_COMPLETED],
                 }
             )
-        rows.sort(key=lambda x: (-x["overdue"], x["agency"]))
-        return rows[:LIST_LIMIT]
+        return rows
 
     def charts(
-        self, total: dict[str, int], per_agency: dict[int, dict[str, int]]
+        self, total: dict[str, int], per_agency: dict[int, list[int]]
     ) -> list[dict[str, Any]]:
         """Data specs of the two charts (see ``notifications.charts``); none for an empty one."""
         out: list[dict[str, Any]] = []
-        bars = sorted(
-            (
-                (f["now_overdue"], self.agencies[a].name)
-                for a, f in per_agency.items()
-                if f["now_overdue"]
-            ),
-            key=lambda x: (-x[0], x[1]),
-        )
+        bars = [
+            (-f[_A_OVERDUE], a.name, a.code)
+            for agency_id, f in per_agency.items()
+            if f[_A_OVERDUE]
+            for a in (self.agencies[agency_id],)
+        ]
         if bars:
-            shown = bars if len(bars) <= CHART_BARS + 1 else bars[:CHART_BARS]
-            labels, values = [name for _, name in shown], [n for n, _ in shown]
+            shown = (
+                sorted(bars) if len(bars) <= CHART_BARS + 1 else heapq.nsmallest(CHART_BARS, bars)
+            )
+            labels, values = [name for _, name, _ in shown], [-n for n, _, _ in shown]
             if len(shown) < len(bars):
                 labels.append("Các đơn vị khác")
-                values.append(sum(n for n, _ in bars[CHART_BARS:]))
+                values.append(-sum(n for n, _, _ in bars) - sum(values))
             out.append(
                 {
                     "cid": "overdue-by-agency",
@@ -733,22 +822,6 @@ class _Week:
 def _first(rows: Iterable[Row[Any]], limit: int = LIST_LIMIT) -> list[int]:
     """The ids of the first ``limit`` rows, earliest effective deadline first."""
     return [r.id for r in sorted(rows, key=lambda r: (r.eff, r.id))[:limit]]
-
-
-def _by_agency(cells: Iterable[_Cell]) -> dict[int, list[_Cell]]:
-    out: dict[int, list[_Cell]] = defaultdict(list)
-    for c in cells:
-        out[c.agency].append(c)
-    return out
-
-
-def _sum(cells: Iterable[_Cell]) -> dict[str, int]:
-    """The counts of ``cells`` added up."""
-    out: dict[str, int] = defaultdict(int)
-    for c in cells:
-        for key, value in c.counts.items():
-            out[key] += value
-    return out
 
 
 def digest_contexts(
