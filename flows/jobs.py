@@ -21,7 +21,7 @@ from directives.policy import load_policy
 from directives.reminders import CHASE_RULES, ESCALATION_RULES
 from directives.runtime import Runtime
 from directives.services.calendar import ensure_index
-from directives.services.decide import decide, lock_deciders
+from directives.services.decide import decide, decide_with_lines, lock_deciders
 from directives.services.mailing import MailSettings, notify_due
 
 
@@ -69,21 +69,29 @@ def _decide_and_enqueue(
         if not summary.working_day:
             return summary
         now = rt.clock.now()
-        if not dry_run:
-            lock_deciders(s)
-        new = decide(s, summary.as_of, policy, rules)
+        if dry_run:
+            new = decide(s, summary.as_of, policy, rules)
+            summary.notices.update(rule for rule, _, _, _ in new)
+            return summary
+        lock_deciders(s)
+        mail = MailSettings.from_settings(rt.settings)
+        cal = ensure_index(s)
+        new, lines = decide_with_lines(
+            s, summary.as_of, policy, rules, cal=cal, app_url=mail.app_url
+        )
         summary.notices.update(rule for rule, _, _, _ in new)
-        if not dry_run:
-            summary.messages = len(
-                notify_due(
-                    s,
-                    new,
-                    day=summary.as_of,
-                    now=now,
-                    mail=MailSettings.from_settings(rt.settings),
-                    office_chief=chief if chief and chief[1] else None,
-                )
+        summary.messages = len(
+            notify_due(
+                s,
+                new,
+                day=summary.as_of,
+                now=now,
+                mail=mail,
+                office_chief=chief if chief and chief[1] else None,
+                task_rows=lines,
+                cal=cal,
             )
+        )
     return summary
 
 

@@ -51,3 +51,31 @@ def test_database_rows_match_the_python_rows_on_every_kind_of_deadline(
                     **task_line(t, day, cal, app_url),
                     "days_since_report": 20,
                 }
+
+
+def test_the_decision_reads_the_same_rows_in_its_own_statement(rt: Runtime) -> None:
+    from directives.policy import Policy
+    from directives.reminders import CHASE_RULES, ESCALATION_RULES
+    from directives.services.decide import decide, decide_with_lines
+
+    by_day = _load(rt)
+    with rt.unit_of_work() as s:
+        apply_history(
+            s, [r for d in sorted(by_day) for r in by_day[d]], actor=SYSTEM, clock=rt.clock
+        )
+    rules = CHASE_RULES + ESCALATION_RULES
+    checked = 0
+    with rt.unit_of_work() as s:
+        cal = load_calendar(s)
+        for day in (date(2026, 8, 3) + timedelta(days=k) for k in range(0, 120, 9)):
+            keys, rows = decide_with_lines(
+                s, day, Policy(), rules, cal=cal, app_url="https://nhiemvu.binhan.gov.vn"
+            )
+            assert sorted(keys) == sorted(decide(s, day, Policy(), rules, cal=cal)), day
+            assert set(rows) == {task_id for _, task_id, _, _ in keys}
+            alone = task_lines.read_lines(
+                s, sorted(rows), day=day, cal=cal, app_url="https://nhiemvu.binhan.gov.vn"
+            )
+            assert rows == alone, day
+            checked += len(keys)
+    assert checked > 20

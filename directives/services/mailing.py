@@ -229,9 +229,11 @@ def notify_due(
     now: datetime,
     mail: MailSettings,
     office_chief: tuple[str, str] | None = None,
+    task_rows: dict[int, TaskLine] | None = None,
+    cal: WorkingCalendar | None = None,
 ) -> list[int]:
     """Enqueue the messages for newly decided notices, recording the notices with them: one
-    message per kind and recipient.
+    message per kind and recipient. ``task_rows``: the task rows, if the decision read them.
 
     An agency with twelve overdue tasks gets one chase listing twelve. Chases, reminders and
     nudges go to the lead agency (copy: the officers following those tasks); the first
@@ -239,17 +241,18 @@ def notify_due(
     """
     if not notices:
         return []
-    cal = load_calendar(session)
     agencies = {a.id: a for a in session.scalars(select(Agency))}
     leaders = {x.id: x for x in session.scalars(select(Leader))}
     officers = {o.id: o for o in session.scalars(select(Officer))}
-    tasks = task_lines.read_lines(
-        session,
-        sorted({t for _, t, _, _ in notices}),
-        day=day,
-        cal=cal,
-        app_url=mail.app_url,
-    )
+    tasks = task_rows
+    if tasks is None:
+        tasks = task_lines.read_lines(
+            session,
+            sorted({t for _, t, _, _ in notices}),
+            day=day,
+            cal=cal or load_calendar(session),
+            app_url=mail.app_url,
+        )
     groups: dict[tuple[str, str, int], list[tuple[outbox.NoticeKey, TaskLine, int]]] = defaultdict(
         list
     )

@@ -17,7 +17,7 @@ from datetime import date
 from json.encoder import encode_basestring_ascii
 from typing import Any, NamedTuple
 
-from sqlalchemy import BigInteger, Text, any_, bindparam, cast, select
+from sqlalchemy import BigInteger, Select, Text, any_, bindparam, cast, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
@@ -147,6 +147,36 @@ def read_lines(
         for values in conn.execute(stmt):
             out[values[0]] = rows.row(values)
     return out
+
+
+def read_decided(
+    session: Session,
+    decided: Select[str, int, str, int],
+    *,
+    day: date,
+    cal: WorkingCalendar,
+    app_url: str,
+) -> tuple[list[tuple[str, int, str, int]], dict[int, TaskLine]]:
+    """The rows of ``decided`` (rule, task id, deadline key, threshold), and the row of each
+    of their tasks as of ``day``, by task id: one statement for both."""
+    sub = decided.subquery()
+    rule, task_id, key, threshold = sub.c
+    stmt = (
+        select(rule, key, threshold, *_COLUMNS)
+        .select_from(sub)
+        .join(Task, Task.id == task_id)
+        .join(Directive, Directive.id == Task.directive_id)
+    )
+    names = dict(session.execute(select(Agency.id, Agency.name)).all())
+    rows = _Rows(day, cal, app_url, names)
+    keys: list[tuple[str, int, str, int]] = []
+    out: dict[int, TaskLine] = {}
+    for values in session.connection().execute(stmt):
+        tid = values[3]
+        keys.append((values[0], tid, values[1], values[2]))
+        if tid not in out:
+            out[tid] = rows.row(values[3:])
+    return keys, out
 
 
 def with_key(row_json: str, key: str, value: int) -> str:
