@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from directives._tabular import (
     Cell,
@@ -333,19 +334,25 @@ OFFICER_COLUMNS = (
 def read_task_rows(path: Path) -> list[TaskRow]:
     """Read a tasks file, one task a row, or raise ImportFileError listing every bad row."""
     first_of: dict[tuple[str, int], TaskRow] = {}
+    # A file repeats its directives' cells on every task row, and its codes, dates and labels
+    # across rows: each distinct cell of a column is parsed once.
+    number_of, date_of, kind_of = _memo(_directive_number), _memo(parse_date), _memo(_kind)
+    code_of, codes_of, deadline_of = _memo(_code), _memo(_codes), _memo(_deadline_form)
+    optional_code_of, optional_text = _memo(_optional_code), _memo(optional_text_of)
+    priority_of, summary_of, task_code_of = _memo(_priority), _memo(text_of), _memo(_task_code)
 
     def build(r: RowReader) -> TaskRow:
-        number = r.get("directive_number", _directive_number, "")
-        issued = r.get("directive_date", parse_date, _NO_DATE)
-        kind = r.get("directive_kind", _kind, DirectiveKind.CONCLUSION_NOTICE)
-        signer = r.get("signer", _code, "")
-        summary = r.get("summary", text_of, "")
+        number = r.get("directive_number", number_of, "")
+        issued = r.get("directive_date", date_of, _NO_DATE)
+        kind = r.get("directive_kind", kind_of, DirectiveKind.CONCLUSION_NOTICE)
+        signer = r.get("signer", code_of, "")
+        summary = r.get("summary", summary_of, "")
         content = r.get("content", text_of, "")
-        lead = r.get("lead_agency", _code, "")
-        coordinating = r.get("coordinating_agencies", _codes, _NONE)
+        lead = r.get("lead_agency", code_of, "")
+        coordinating = r.get("coordinating_agencies", codes_of, _NONE)
         if lead in coordinating:
             r.fail("coordinating_agencies", f"đơn vị {lead} đã là đơn vị chủ trì")
-        deadline = r.get("deadline", _deadline_form, DeadlineSpec())
+        deadline = r.get("deadline", deadline_of, DeadlineSpec())
         if deadline.on is not None and deadline.on < issued:
             r.fail("deadline", "thời hạn trước ngày ban hành")
         row = TaskRow(
@@ -359,12 +366,12 @@ def read_task_rows(path: Path) -> list[TaskRow]:
             lead_agency=lead,
             coordinating_agencies=coordinating,
             deadline=deadline,
-            leader=r.get("leader", _optional_code, None),
-            officer=r.get("officer", _optional_code, None),
-            sector=r.get("sector", optional_text_of, None),
-            priority=r.get("priority", _priority, Priority.NORMAL),
-            source_ref=r.get("source_ref", optional_text_of, None),
-            task_code=r.get("task_code", _task_code, None),
+            leader=r.get("leader", optional_code_of, None),
+            officer=r.get("officer", optional_code_of, None),
+            sector=r.get("sector", optional_text, None),
+            priority=r.get("priority", priority_of, Priority.NORMAL),
+            source_ref=r.get("source_ref", optional_text, None),
+            task_code=r.get("task_code", task_code_of, None),
         )
         if not r.failed:
             _check_same_directive(r, row, first_of)
@@ -373,16 +380,39 @@ def read_task_rows(path: Path) -> list[TaskRow]:
     return read_records(path, TASK_COLUMNS, build)
 
 
+def _memo(parse: Callable[[Cell], E]) -> Callable[[Cell], E]:
+    """``parse`` remembering its answer (a value or a ValueError's reason) for each cell."""
+    answers: dict[tuple[type, Cell], tuple[bool, object]] = {}
+
+    def parse_once(cell: Cell) -> E:
+        key = (cell.__class__, cell)  # 1, 1.0 and True are equal keys, but not equal cells
+        answer = answers.get(key)
+        if answer is None:
+            try:
+                answer = True, parse(cell)
+            except ValueError as exc:
+                answer = False, str(exc)
+            answers[key] = answer
+        ok, value = answer
+        if not ok:
+            raise ValueError(value)
+        return cast(E, value)
+
+    return parse_once
+
+
 def _check_same_directive(
     r: RowReader, row: TaskRow, first_of: dict[tuple[str, int], TaskRow]
 ) -> None:
     # Numbers restart every year, so number + year names one directive.
     first = first_of.setdefault((row.directive_number, row.directive_date.year), row)
+    if first is row:
+        return
     differs = {
         "directive_date": row.directive_date != first.directive_date,
         "directive_kind": row.directive_kind != first.directive_kind,
         "signer": row.signer != first.signer,
-        "summary": _squash(row.summary) != _squash(first.summary),
+        "summary": row.summary != first.summary and _squash(row.summary) != _squash(first.summary),
     }
     for key in (key for key, differ in differs.items() if differ):
         r.fail(key, f"khác với dòng {first.row} cùng số ký hiệu")

@@ -352,6 +352,31 @@ def test_xlsx_number_in_a_code_column_reads_as_its_digits(tmp_path: Path) -> Non
     assert read_task_rows(path)[0].lead_agency == "101"
 
 
+def test_equal_looking_cells_of_different_types_are_read_each_as_itself(tmp_path: Path) -> None:
+    rows = [
+        task(directive_number=f"{n}/TB-UBND", lead_agency=lead, coordinating_agencies="")
+        for n, lead in ((1, True), (2, 1), (3, "1"), (4, True))
+    ]
+    path = write_xlsx(tmp_path / "tasks.xlsx", HEADER, rows)
+
+    assert [r.lead_agency for r in read_task_rows(path)] == ["TRUE", "1", "1", "TRUE"]
+
+
+def test_the_same_bad_cell_is_reported_on_every_row_that_has_it(tmp_path: Path) -> None:
+    rows = [
+        task(directive_number=f"{n}/TB-UBND", directive_date="31/02/2024", deadline="sớm")
+        for n in (1, 2, 3)
+    ]
+    path = write_csv(tmp_path / "tasks.csv", HEADER, rows)
+
+    found = problems(refusal(read_task_rows, path))
+
+    assert [(row, column) for row, column, _ in found] == [
+        (row, column) for row in (2, 3, 4) for column in ("Ngày ban hành", "Thời hạn")
+    ]
+    assert len({reason for _, column, reason in found if column == "Thời hạn"}) == 1
+
+
 def test_serial_number_written_as_text_is_not_a_date(tmp_path: Path) -> None:
     path = write_csv(tmp_path / "tasks.csv", HEADER, [task(directive_date="45356")])
 

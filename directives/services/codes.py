@@ -19,6 +19,9 @@ def take_numbers(session: Session, scope: str, n: int) -> range:
         .where(CodeCounter.scope == scope)
         .values(next_value=CodeCounter.next_value + n)
         .returning(CodeCounter.next_value)
+        # No ORM bookkeeping: no counter is ever loaded as an object, and "evaluate" would scan
+        # every object in the session for each call (quadratic in a large import).
+        .execution_options(synchronize_session=False)
     )
     assert end is not None
     return range(end - n, end)

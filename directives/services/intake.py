@@ -1,39 +1,36 @@
-"""Entering directives and their tasks: one at a time from a form, or a whole file at once."""
+"""Entering directives and their tasks: one at a time from a form, or a whole file at once.
+
+Either way one path: every fault of the batch is found first (``intake_checks``), then the task
+codes are taken (one counter update per issue year), then directives, tasks, coordinators and
+assignment events go in with multi-row INSERTs (``bulk_insert``), in rounds of ``CHUNK``
+directives, all in the caller's transaction, followed by the assignment messages.
+"""
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import date
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, overload
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Connection, func, select, update
 from sqlalchemy.orm import Session
 
-from directives.calendar import WorkingCalendar
 from directives.clock import Clock, today
-from directives.db.tables import (
-    Agency,
-    Directive,
-    Leader,
-    Officer,
-    Task,
-    TaskCoordinator,
-    TaskEvent,
-)
+from directives.db.tables import Directive, Task, TaskCoordinator, TaskEvent
 from directives.domain import DeadlineSpec, DirectiveKind, Priority
-from directives.errors import ImportFileError, InvalidInput, RowError
+from directives.errors import ImportFileError, InvalidInput
 from directives.importing import TaskRow
 from directives.recurrence import Recurrence
-from directives.services.calendar import compute_deadline, load_calendar
+from directives.services.bulk_insert import insert_rows, reused_key_checks
 from directives.services.codes import take_numbers
+from directives.services.intake_checks import CHUNK as CHUNK
+from directives.services.intake_checks import MAX_CONTENT as MAX_CONTENT
+from directives.services.intake_checks import Registry, chunks, find_faults, load_registry
 from directives.services.mailing import MailSettings, notify_assigned
 from directives.workflow import Actor, State
 
-MAX_CONTENT = 10_000
-AUTO_CODE = re.compile(r"^NV\d{2}-\d+$")
 STANDING = DeadlineSpec()
 
 
@@ -67,71 +64,50 @@ class NewDirective:
     source_ref: str | None = None
 
 
-@dataclass
-class _Refs:
-    agencies: dict[str, Agency]
-    leaders: dict[str, Leader]
-    officers: dict[str, Officer]
-    calendar: WorkingCalendar
-    errors: list[RowError] = field(default_factory=list)
-    taken_codes: set[str] = field(default_factory=set)
+class StoredDirectives(Sequence[Directive]):
+    """The directives just stored, loaded from the session when first read.
 
+    A file import only counts them; loading tens of thousands of objects would take longer than
+    storing their rows did.
+    """
 
-def _refs(session: Session) -> _Refs:
-    return _Refs(
-        agencies={a.code: a for a in session.scalars(select(Agency))},
-        leaders={x.code: x for x in session.scalars(select(Leader))},
-        officers={o.code: o for o in session.scalars(select(Officer))},
-        calendar=load_calendar(session),
-    )
+    def __init__(self, session: Session, ids: Sequence[int]) -> None:
+        self._session = session
+        self._ids = list(ids)
+        self._loaded: list[Directive] | None = None
 
+    def __len__(self) -> int:
+        return len(self._ids)
 
-def _check(refs: _Refs, d: NewDirective, t: NewTask, row: int) -> None:
-    def bad(column: str, value: object, reason: str) -> None:
-        refs.errors.append(RowError(row, column, value, reason))
+    @overload
+    def __getitem__(self, index: int) -> Directive: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Directive]: ...
+    def __getitem__(self, index: int | slice) -> Directive | Sequence[Directive]:
+        return self._objects()[index]
 
-    content = t.content.strip()
-    if not content:
-        bad("content", t.content, "thiếu nội dung nhiệm vụ")
-    elif len(content) > MAX_CONTENT:
-        bad("content", content, f"nội dung quá dài ({len(content)} ký tự, tối đa {MAX_CONTENT:,})")
-    lead = refs.agencies.get(t.lead_agency)
-    if lead is None:
-        bad("lead_agency", t.lead_agency, "không có đơn vị với mã này")
-    elif not lead.active:
-        bad("lead_agency", t.lead_agency, "đơn vị đã ngừng hoạt động")
-    for code in t.coordinating_agencies:
-        if code not in refs.agencies:
-            bad("coordinating_agencies", code, "không có đơn vị với mã này")
-        elif code == t.lead_agency:
-            bad("coordinating_agencies", code, "đơn vị phối hợp trùng đơn vị chủ trì")
-    if t.leader is not None and t.leader not in refs.leaders:
-        bad("leader", t.leader, "không có lãnh đạo với mã này")
-    if t.officer is not None and t.officer not in refs.officers:
-        bad("officer", t.officer, "không có chuyên viên với mã này")
-    if t.deadline.on is not None and t.deadline.on < d.issued_on:
-        bad("deadline", t.deadline.on.strftime("%d/%m/%Y"), "thời hạn trước ngày ban hành")
-    if t.code is not None:
-        if AUTO_CODE.match(t.code):
-            bad("task_code", t.code, "mã dạng NVyy-nnnn do hệ thống tự cấp")
-        elif t.code in refs.taken_codes:
-            bad("task_code", t.code, "mã nhiệm vụ đã được dùng")
-        refs.taken_codes.add(t.code)
-
-
-def _check_directive(refs: _Refs, d: NewDirective, row: int) -> None:
-    if d.signer not in refs.leaders:
-        refs.errors.append(RowError(row, "signer", d.signer, "không có lãnh đạo với mã này"))
-    if not d.summary.strip():
-        refs.errors.append(RowError(row, "summary", d.summary, "thiếu trích yếu"))
-    if not d.tasks:
-        refs.errors.append(RowError(row, "content", "", "văn bản không có nhiệm vụ nào"))
+    def _objects(self) -> list[Directive]:
+        if self._loaded is None:
+            by_id: dict[int, Directive] = {}
+            for chunk in chunks(self._ids):
+                query = select(Directive).where(Directive.id.in_(chunk))
+                by_id.update((d.id, d) for d in self._session.scalars(query))
+            self._loaded = [by_id[i] for i in self._ids]
+        return self._loaded
 
 
 def _allocate_codes(session: Session, year: int, n: int) -> list[str]:
     """``n`` task codes of the year's series: NV26-0001, NV26-0002, …"""
     scope = f"{year % 100:02d}"
     return [f"NV{scope}-{i:04d}" for i in take_numbers(session, scope, n)]
+
+
+def _auto_codes(session: Session, directives: Sequence[NewDirective]) -> dict[int, Iterator[str]]:
+    """The codes of the tasks given none, per issue year: one counter update for each year."""
+    wanted: dict[int, int] = defaultdict(int)
+    for d in directives:
+        wanted[d.issued_on.year] += sum(1 for t in d.tasks if not t.code)
+    return {year: iter(_allocate_codes(session, year, n)) for year, n in wanted.items() if n}
 
 
 def issue_directives(
@@ -143,136 +119,170 @@ def issue_directives(
     source: str = "form",
     mail: MailSettings | None = None,
     progress: Callable[[int], None] | None = None,
-) -> list[Directive]:
+) -> StoredDirectives:
     """Store directives with their tasks, all or nothing; every bad value is reported at once.
 
     With ``mail``, the assignment messages are enqueued in the same transaction.
     """
-    refs = _refs(session)
-    existing = set(session.execute(select(Directive.number, Directive.year)).all())
-    explicit = [t.code for d in directives for t in d.tasks if t.code]
-    if explicit:
-        refs.taken_codes |= set(session.scalars(select(Task.code).where(Task.code.in_(explicit))))
-    seen: set[tuple[str, int]] = set()
-    for d in directives:
-        first_row = d.tasks[0].row if d.tasks and d.tasks[0].row else 1
-        key = (d.number, d.issued_on.year)
-        if key in existing or key in seen:
-            refs.errors.append(
-                RowError(
-                    first_row,
-                    "directive_number",
-                    d.number,
-                    f"văn bản số {d.number} năm {d.issued_on.year} đã có",
-                )
-            )
-        seen.add(key)
-        _check_directive(refs, d, first_row)
-        for i, t in enumerate(d.tasks, start=1):
-            _check(refs, d, t, t.row or i)
-    if refs.errors:
-        raise ImportFileError(source, refs.errors[:1000])
-    stored = []
-    for d in directives:
-        stored.append(_store(session, refs, d, actor=actor, clock=clock))
-        if progress is not None:
-            progress(1)
+    registry = load_registry(session)
+    errors = find_faults(session, registry, directives)
+    if errors:
+        raise ImportFileError(source, errors[:1000])
+    now = clock.now()
+    directive_ids, task_ids = _store(
+        session, registry, directives, actor=actor, now=now, progress=progress
+    )
     if mail is not None:
-        task_ids = list(
-            session.scalars(select(Task.id).where(Task.directive_id.in_([d.id for d in stored])))
-        )
-        notify_assigned(session, task_ids, on=today(clock), now=clock.now(), mail=mail)
-    return stored
+        notify_assigned(session, task_ids, on=today(clock), now=now, mail=mail)
+    return StoredDirectives(session, directive_ids)
 
 
 def _store(
-    session: Session, refs: _Refs, d: NewDirective, *, actor: Actor, clock: Clock
-) -> Directive:
-    now = clock.now()
-    directive = Directive(
-        number=d.number,
-        year=d.issued_on.year,
-        issued_on=d.issued_on,
-        kind=d.kind.value,
-        signer_id=refs.leaders[d.signer].id,
-        summary=d.summary.strip(),
-        source_ref=d.source_ref,
-        created_at=now,
+    session: Session,
+    registry: Registry,
+    directives: Sequence[NewDirective],
+    *,
+    actor: Actor,
+    now: datetime,
+    progress: Callable[[int], None] | None,
+) -> tuple[list[int], list[int]]:
+    """Insert the checked batch; the new directives' ids and their tasks' ids, in batch order."""
+    codes = _auto_codes(session, directives)
+    conn = session.connection()
+    directive_ids: list[int] = []
+    task_ids: list[int] = []
+    with reused_key_checks(conn):
+        for chunk in chunks(directives):
+            ids, tids = _store_round(conn, registry, chunk, codes, actor=actor, now=now)
+            directive_ids += ids
+            task_ids += tids
+            if progress is not None:
+                progress(len(chunk))
+    return directive_ids, task_ids
+
+
+def _store_round(
+    conn: Connection,
+    registry: Registry,
+    chunk: Sequence[NewDirective],
+    codes: dict[int, Iterator[str]],
+    *,
+    actor: Actor,
+    now: datetime,
+) -> tuple[list[int], list[int]]:
+    # Rows come back unordered: matched by the keys inserted, (number, year) and the code.
+    returned = insert_rows(
+        conn,
+        Directive,
+        [_directive_row(registry, d, now) for d in chunk],
+        returning=("id", "number", "year"),
     )
-    session.add(directive)
-    session.flush()
-    auto = iter(_allocate_codes(session, d.issued_on.year, sum(1 for t in d.tasks if not t.code)))
-    rows = []
-    for position, t in enumerate(d.tasks, start=1):
-        stated, period = t.deadline.on, None
-        if t.deadline.recurrence is not None:
-            rule = Recurrence(*_split_rule(t.deadline.recurrence))
-            period = rule.first_period(d.issued_on)
-            stated = rule.due_date(period)
-        deadline = compute_deadline(refs.calendar, d.issued_on, stated, t.deadline.working_days)
-        rows.append(
-            dict[str, Any](
-                code=t.code or next(auto),
-                directive_id=directive.id,
-                position=position,
-                content=t.content.strip(),
-                lead_agency_id=refs.agencies[t.lead_agency].id,
-                leader_id=refs.leaders[t.leader or d.signer].id,
-                officer_id=refs.officers[t.officer].id if t.officer else None,
-                sector=t.sector,
-                priority=t.priority.value,
-                source_ref=t.source_ref,
-                stated_deadline=stated,
-                recurrence=t.deadline.recurrence,
-                period=period,
-                deadline_working_days=t.deadline.working_days,
-                original_deadline=deadline,
-                deadline=deadline,
-                state=State.ASSIGNED.value,
-                assigned_on=d.issued_on,
-                has_extensions=False,
-                has_pauses=False,
-                created_at=now,
-            )
-        )
-    ids = session.scalars(insert(Task).returning(Task.id, sort_by_parameter_order=True), rows).all()
-    # A periodic task heads its own series; the recurring job adds the next occurrences.
-    session.execute(
-        update(Task)
-        .where(
-            Task.directive_id == directive.id,
-            Task.recurrence.is_not(None),
-            Task.series_id.is_(None),
-        )
-        .values(series_id=Task.id)
-        .execution_options(synchronize_session=False)
-    )
+    id_of = {(number, year): i for i, number, year in returned}
+    ids = [id_of[d.number, d.issued_on.year] for d in chunk]
+    rows = [
+        _task_row(registry, d, t, position, directive_id, codes, now)
+        for directive_id, d in zip(ids, chunk, strict=True)
+        for position, t in enumerate(d.tasks, start=1)
+    ]
+    task_of: dict[str, int] = dict(insert_rows(conn, Task, rows, returning=("code", "id")))
+    task_ids = [task_of[row["code"]] for row in rows]
+    tasks = [t for d in chunk for t in d.tasks]
+    _store_task_links(conn, registry, tasks, rows, task_ids, actor=actor, now=now)
+    return ids, task_ids
+
+
+def _directive_row(registry: Registry, d: NewDirective, now: datetime) -> dict[str, Any]:
+    return {
+        "number": d.number,
+        "year": d.issued_on.year,
+        "issued_on": d.issued_on,
+        "kind": d.kind.value,
+        "signer_id": registry.leaders[d.signer],
+        "summary": d.summary.strip(),
+        "source_ref": d.source_ref,
+        "created_at": now,
+    }
+
+
+def _task_row(
+    registry: Registry,
+    d: NewDirective,
+    t: NewTask,
+    position: int,
+    directive_id: int,
+    codes: dict[int, Iterator[str]],
+    now: datetime,
+) -> dict[str, Any]:
+    stated, period = t.deadline.on, None
+    if t.deadline.recurrence is not None:
+        rule = Recurrence(*_split_rule(t.deadline.recurrence))
+        period = rule.first_period(d.issued_on)
+        stated = rule.due_date(period)
+    deadline = registry.deadline(d.issued_on, stated, t.deadline.working_days)
+    return {
+        "code": t.code or next(codes[d.issued_on.year]),
+        "directive_id": directive_id,
+        "position": position,
+        "content": t.content.strip(),
+        "lead_agency_id": registry.agencies[t.lead_agency],
+        "leader_id": registry.leaders[t.leader or d.signer],
+        "officer_id": registry.officers[t.officer] if t.officer else None,
+        "sector": t.sector,
+        "priority": t.priority.value,
+        "source_ref": t.source_ref,
+        "stated_deadline": stated,
+        "recurrence": t.deadline.recurrence,
+        "period": period,
+        "deadline_working_days": t.deadline.working_days,
+        "original_deadline": deadline,
+        "deadline": deadline,
+        "state": State.ASSIGNED.value,
+        "assigned_on": d.issued_on,
+        "has_extensions": False,
+        "has_pauses": False,
+        "created_at": now,
+    }
+
+
+def _store_task_links(
+    conn: Connection,
+    registry: Registry,
+    tasks: Sequence[NewTask],
+    rows: Sequence[dict[str, Any]],
+    ids: Sequence[int],
+    *,
+    actor: Actor,
+    now: datetime,
+) -> None:
+    """The coordinators, the assignment events and the series of the tasks just inserted."""
     coordinators = [
-        {"task_id": task_id, "agency_id": refs.agencies[code].id}
-        for task_id, t in zip(ids, d.tasks, strict=True)
+        {"task_id": task_id, "agency_id": registry.agencies[code]}
+        for task_id, t in zip(ids, tasks, strict=True)
         for code in dict.fromkeys(t.coordinating_agencies)
     ]
     if coordinators:
-        session.execute(insert(TaskCoordinator), coordinators)
-    session.execute(
-        insert(TaskEvent),
-        [
-            {
-                "task_id": task_id,
-                "kind": "assigned",
-                "on": d.issued_on,
-                "recorded_at": now,
-                "actor": actor.describe(),
-                "note": None,
-                "data": {
-                    "deadline": row["deadline"].isoformat() if row["deadline"] else None,
-                    "deadline_text": t.deadline.text(),
-                },
-            }
-            for task_id, row, t in zip(ids, rows, d.tasks, strict=True)
-        ],
-    )
-    return directive
+        insert_rows(conn, TaskCoordinator, coordinators)
+    by = actor.describe()
+    events = [
+        {
+            "task_id": task_id,
+            "kind": "assigned",
+            "on": row["assigned_on"],
+            "recorded_at": now,
+            "actor": by,
+            "note": None,
+            "data": {
+                "deadline": row["deadline"].isoformat() if row["deadline"] else None,
+                "deadline_text": t.deadline.text(),
+            },
+        }
+        for task_id, row, t in zip(ids, rows, tasks, strict=True)
+    ]
+    insert_rows(conn, TaskEvent, events)
+    # A periodic task heads its own series; the recurring job adds the next occurrences.
+    periodic = [i for i, t in zip(ids, tasks, strict=True) if t.deadline.recurrence is not None]
+    for chunk in chunks(periodic):
+        conn.execute(update(Task).where(Task.id.in_(chunk)).values(series_id=Task.id))
 
 
 def _split_rule(key: str) -> tuple[str, int]:
