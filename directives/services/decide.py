@@ -176,7 +176,7 @@ def decide(
         return []
     fresh = _fresh(day, cal.ordinal(day), policy, rules)
     # Core rows: the ORM's result processing of 100,000 rows costs a third of a second.
-    return [(r, t, k, th) for r, t, k, th in session.connection().execute(fresh)]
+    return [(r, t, k, th) for r, t, k, th in session.connection().execute(fresh).all()]
 
 
 def decide_with_lines(

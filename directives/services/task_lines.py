@@ -144,7 +144,7 @@ def read_lines(
     out: dict[int, TaskLine] = {}
     conn = session.connection()  # Core rows: the ORM's result processing costs, per row
     for stmt in statements:
-        for values in conn.execute(stmt):
+        for values in conn.execute(stmt).all():  # one fetchall, not a fetchone per row
             out[values[0]] = rows.row(values)
     return out
 
@@ -171,7 +171,7 @@ def read_decided(
     rows = _Rows(day, cal, app_url, names)
     keys: list[tuple[str, int, str, int]] = []
     out: dict[int, TaskLine] = {}
-    for values in session.connection().execute(stmt):
+    for values in session.connection().execute(stmt).all():  # one fetchall
         tid = values[3]
         keys.append((values[0], tid, values[1], values[2]))
         if tid not in out:
