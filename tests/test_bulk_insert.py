@@ -82,17 +82,16 @@ def test_rows_must_give_the_columns_with_python_side_defaults(rt: Runtime) -> No
         insert_rows(s.connection(), Agency, [row])
 
 
+# PostgreSQL only: SQLite does not enforce VARCHAR lengths.
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
 def test_an_overlong_value_is_refused_not_cut_on_postgresql(rt: Runtime) -> None:
-    if rt.engine.dialect.name != "postgresql":
-        pytest.skip("SQLite does not enforce VARCHAR lengths")
     rows = [agency(1, "x" * 301, None), agency(2, "ngắn", None)]
     with pytest.raises(DataError), rt.unit_of_work() as s:
         insert_rows(s.connection(), Agency, rows)
 
 
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)  # a PostgreSQL setting
 def test_the_plan_cache_setting_is_put_back(rt: Runtime) -> None:
-    if rt.engine.dialect.name != "postgresql":
-        pytest.skip("a PostgreSQL setting")
     with rt.unit_of_work() as s:
         conn = s.connection()
         show = "SELECT current_setting('plan_cache_mode')"
