@@ -15,6 +15,7 @@ from typing import TypeVar
 from python_calamine import CalamineError, CalamineWorkbook
 
 from directives.errors import ImportFileError, InvalidInput, RowError
+from directives.filecheck import check_import_file
 
 Cell = str | int | float | bool | date | datetime | time | timedelta
 T = TypeVar("T")
@@ -157,6 +158,9 @@ def read_table(path: Path) -> Table:
         raise _unreadable(path, exc) from None
     if size > MAX_FILE_BYTES:
         raise InvalidInput(f"{path.name}: tệp quá lớn ({size / 2**20:.1f} MB, tối đa 60 MB)")
+    # Before any parser sees it: a few kilobytes of XLSX can make calamine ask for gigabytes,
+    # and an allocation failure there aborts the process (it cannot be caught).
+    check_import_file(path)
     grid: Sequence[Sequence[Cell]] = _read_csv(path) if suffix == ".csv" else _read_xlsx(path)
     numbered = [(i + 1, row) for i, row in enumerate(grid) if not all(map(is_blank, row))]
     if not numbered:
