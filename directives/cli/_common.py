@@ -9,7 +9,7 @@ from datetime import date
 from enum import StrEnum
 
 import typer
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.exc import DataError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
 from directives.clock import today
@@ -99,6 +99,14 @@ def run_guarded(app: typer.Typer, args: list[str] | None = None) -> None:
     except (OperationalError, ProgrammingError) as exc:
         _report(f"cơ sở dữ liệu: {exc.orig}. Đã chạy 'directives db upgrade' chưa?", 6)
         sys.exit(6)
+    except (DataError, OverflowError) as exc:  # a number past what the database can hold
+        detail = exc.orig if isinstance(exc, DataError) else exc
+        _report(f"giá trị ngoài phạm vi cho phép: {str(detail).splitlines()[0]}", 2)
+        sys.exit(2)
+    except OSError as exc:  # a path too long, a folder it cannot write…
+        where = f": {exc.filename}" if exc.filename else ""
+        _report(f"{exc.strerror or exc}{where}"[:400], 1)
+        sys.exit(1)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:

@@ -84,6 +84,8 @@ def calendar_show(
 
     Ví dụ: directives calendar show --year 2026
     """
+    if not 0 <= year <= 9999:
+        fail(f"năm {year} không hợp lệ: từ 1 đến 9999", 2)
     year = year or day(None).year
     with unit_of_work() as s:
         cal = cal_service.load_calendar(s)

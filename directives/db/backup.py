@@ -69,8 +69,14 @@ def backup(engine: Engine, target: Path) -> Path:
     try:
         if engine.dialect.name == "sqlite":
             source = _sqlite_path(engine)
-            with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(partial)) as dst:
-                src.backup(dst)  # consistent even while the app writes
+            try:
+                with (
+                    closing(sqlite3.connect(source)) as src,
+                    closing(sqlite3.connect(partial)) as dst,
+                ):
+                    src.backup(dst)  # consistent even while the app writes
+            except sqlite3.Error as exc:
+                raise InvalidInput(f"{target}: không ghi được bản sao lưu: {exc}") from None
         elif engine.dialect.name == "postgresql":
             url, env = _libpq(engine)
             _run([_tool("pg_dump"), "--format=custom", f"--file={partial}", url], env)
