@@ -691,7 +691,7 @@ def test_every_bomb_given_to_the_import_command_is_refused_within_a_small_budget
         assert err.startswith(f"Lỗi: {bombs[case].name}: "), (case, err)
         assert BOMBS[case][1] in err, (case, err)
         assert seconds < 3, (case, seconds)
-        assert peak_mb < 400, (case, peak_mb)
+        assert peak_mb < 512, (case, peak_mb)  # the interpreter and its imports are ~150 MB
 
 
 def _inline(value: str) -> bytes:
@@ -1297,7 +1297,7 @@ def test_a_nul_in_an_imported_cell_is_refused_or_stored_never_a_traceback(
     request: pytest.FixtureRequest,
     kind: str,
 ) -> None:
-    _nul_is_a_known_bug_on_postgresql(rt, request)
+    # Fixed for the command line: PostgreSQL's refusal of NUL is reported in one line.
     seed(rt)
     set_runtime(rt)
     try:
@@ -1313,6 +1313,7 @@ def test_a_nul_in_an_imported_cell_is_refused_or_stored_never_a_traceback(
         before = snapshot(rt)
         code, _, err = run(capsys, *args, str(_csv(tmp_path / f"{kind}.csv", rows)))
         assert code == 0 or (err.startswith("Lỗi: ") and snapshot(rt) == before), err
+        assert "Traceback" not in err
     finally:
         set_runtime(None)
 

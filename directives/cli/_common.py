@@ -99,9 +99,9 @@ def run_guarded(app: typer.Typer, args: list[str] | None = None) -> None:
     except (OperationalError, ProgrammingError) as exc:
         _report(f"cơ sở dữ liệu: {exc.orig}. Đã chạy 'directives db upgrade' chưa?", 6)
         sys.exit(6)
-    except (DataError, OverflowError) as exc:  # a number past what the database can hold
+    except (DataError, OverflowError) as exc:  # a number past what it holds, a NUL in a text…
         detail = exc.orig if isinstance(exc, DataError) else exc
-        _report(f"giá trị ngoài phạm vi cho phép: {str(detail).splitlines()[0]}", 2)
+        _report(f"giá trị không lưu được: {str(detail).splitlines()[0]}", 2)
         sys.exit(2)
     except OSError as exc:  # a path too long, a folder it cannot write…
         where = f": {exc.filename}" if exc.filename else ""
