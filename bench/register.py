@@ -662,10 +662,9 @@ def subprocess_runs(url: str, *, as_of: date, times: int, workdir: Path) -> dict
 # Profiling: where a command's time goes (SQL statements vs Python), with the query plans.
 
 
-def profile(
-    engine: Engine, runner: CliRunner, args: Sequence[str], name: str, folder: Path
-) -> dict[str, Any]:
-    """One run under cProfile with every SQL statement timed; plans of the slowest statements."""
+@contextmanager
+def timed_statements(engine: Engine) -> Iterator[list[tuple[float, str, Any]]]:
+    """Every SQL statement run on ``engine`` meanwhile, as (seconds, text, parameters)."""
     statements: list[tuple[float, str, Any]] = []
 
     def before(conn: Any, _cursor: Any, _stmt: str, _params: Any, _ctx: Any, _many: bool) -> None:
@@ -676,15 +675,23 @@ def profile(
 
     event.listen(engine, "before_cursor_execute", before)
     event.listen(engine, "after_cursor_execute", after)
-    prof = cProfile.Profile()
-    t0 = time.perf_counter()
     try:
-        prof.enable()
-        cli(runner, args)
-        prof.disable()
+        yield statements
     finally:
         event.remove(engine, "before_cursor_execute", before)
         event.remove(engine, "after_cursor_execute", after)
+
+
+def profile(
+    engine: Engine, runner: CliRunner, args: Sequence[str], name: str, folder: Path
+) -> dict[str, Any]:
+    """One run under cProfile with every SQL statement timed; plans of the slowest statements."""
+    prof = cProfile.Profile()
+    t0 = time.perf_counter()
+    with timed_statements(engine) as statements:
+        prof.enable()
+        cli(runner, args)
+        prof.disable()
     total = time.perf_counter() - t0
     sql = sum(d for d, _, _ in statements)
     slowest = sorted(statements, key=lambda x: -x[0])[:3]

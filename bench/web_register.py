@@ -34,7 +34,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
-from sqlalchemy import Engine, create_engine, event, func, select, text
+from sqlalchemy import Engine, create_engine, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
@@ -619,27 +619,14 @@ def profile_one(
 ) -> dict[str, Any]:
     """Time ``runs`` fetches with every SQL statement timed; cProfile; plans of the slowest."""
     fetch()  # warm
-    statements: list[tuple[float, str, Any]] = []
-
-    def before(conn: Any, _cur: Any, _stmt: str, _params: Any, _ctx: Any, _many: bool) -> None:
-        conn.info.setdefault("bench_t0", []).append(time.perf_counter())
-
-    def after(conn: Any, _cur: Any, stmt: str, params: Any, _ctx: Any, _many: bool) -> None:
-        statements.append((time.perf_counter() - conn.info["bench_t0"].pop(), stmt, params))
-
-    event.listen(engine, "before_cursor_execute", before)
-    event.listen(engine, "after_cursor_execute", after)
     prof = cProfile.Profile()
     t0 = time.perf_counter()
-    try:
+    with br.timed_statements(engine) as statements:
         prof.enable()
         for _ in range(runs):
             r = fetch()
             assert r.status_code == 200, r.status_code
         prof.disable()
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
-        event.remove(engine, "after_cursor_execute", after)
     total = (time.perf_counter() - t0) / runs
     sql = sum(d for d, _, _ in statements) / runs
     by_text: dict[str, list[float]] = {}
