@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import func, select
 
+from directives.db.outbox_tables import Notice
 from directives.db.tables import Task
+from directives.errors import Conflict
 from directives.policy import Policy
 from directives.reminders import CHASE_RULES, ESCALATION_RULES, due_notices
 from directives.runtime import Runtime
@@ -62,3 +65,21 @@ def test_recorded_notices_are_not_decided_again_and_rest_days_decide_nothing(
     assert decided(rt, day, policy, dry_run=False) == set()
     assert decided(rt, day, policy, dry_run=True) == set()
     assert decided(rt, date(2026, 12, 5), policy, dry_run=False) == set()  # a Saturday
+
+
+def test_a_notice_recorded_meanwhile_is_a_conflict_and_nothing_of_the_run_stays(
+    rt: Runtime,
+) -> None:
+    """Deciders are serialized, but if one key was recorded between a decision and its
+    writing all the same, the whole write is refused (and rolled back), not sent twice."""
+    _random_histories(rt, seed=13)
+    day = date(2026, 12, 1)
+    with rt.unit_of_work() as s:
+        keys = decide(s, day, Policy(), ALL)
+    assert len(keys) > 3
+    with rt.unit_of_work() as s:  # another run records one of them first
+        outbox.record(s, [(keys[2], None)], decided_on=day, now=NOW)
+    with pytest.raises(Conflict, match="một lượt chạy khác"), rt.unit_of_work() as s:
+        outbox.record(s, [(key, None) for key in keys], decided_on=day, now=NOW)
+    with rt.unit_of_work() as s:
+        assert s.scalar(select(func.count()).select_from(Notice)) == 1

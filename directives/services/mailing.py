@@ -271,7 +271,7 @@ def notify_due(
         groups[key].append((notice, task, threshold))
     mails = []
     for (kind, _, _), members in groups.items():
-        members.sort(key=lambda m: (m[1].deadline or day, m[1].code))
+        members.sort(key=lambda m: m[1].order)
         first = members[0][1]
         extra = _EXTRA.get(kind)
         lines = [

@@ -14,6 +14,7 @@ with the same Message-ID, so a receiving system can tell the copy.
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -21,9 +22,9 @@ from datetime import date, datetime, timedelta
 from email.utils import parseaddr
 from typing import Any, cast
 
+import psycopg
 from sqlalchemy import (
     JSON,
-    CursorResult,
     Table,
     Text,
     and_,
@@ -40,7 +41,6 @@ from sqlalchemy.orm import Session
 
 from directives.db.outbox_tables import DeliveryAttempt, Notice, OutboxMessage, message_notices
 from directives.errors import Conflict, NotFound
-from directives.services.sql_arrays import pg_array, pg_optional_array, pg_token_array
 
 CLAIM_LEASE = timedelta(minutes=10)
 MAX_ATTEMPTS = 8
@@ -121,6 +121,46 @@ def _reserve(session: Session, count: int) -> list[int]:
     return [int(i) for i in str(joined).split(",")] if count else []
 
 
+_RECORDED_MEANWHILE = (
+    "thông báo đã được một lượt chạy khác ghi nhận; lượt này không gửi gì, hãy chạy lại"
+)
+_NOT_COPYABLE = re.compile(r"[\t\n\r\\]")  # what COPY's text format would need escaped
+
+
+def _copy_notices(
+    session: Session,
+    rows: Sequence[tuple[NoticeKey, int | None]],
+    ids: Mapping[NoticeKey, int],
+    *,
+    decided_on: date,
+    now: datetime,
+) -> int:
+    """COPY ``rows`` into notices (PostgreSQL); the count written, or Conflict on a key that is
+    there already (the transaction is then aborted: the caller rolls back)."""
+    tokens = {key[0] for key, _ in rows} | {key[2] for key, _ in rows}
+    bad = next((t for t in tokens if _NOT_COPYABLE.search(t)), None)
+    if bad is not None:  # rules are identifiers, keys ISO dates or '': never, but not silently
+        raise ValueError(f"not a token: {bad!r}")
+    tail = f"\t{decided_on.isoformat()}\t{now.isoformat()}\n"
+    lines = []
+    for (rule, task_id, key, threshold), message in rows:
+        carrier = r"\N" if message is None else str(message)  # \N: NULL in COPY's text format
+        notice_id = ids[(rule, task_id, key, threshold)]
+        lines.append(f"{notice_id}\t{rule}\t{task_id}\t{key}\t{threshold}\t{carrier}{tail}")
+    data = "".join(lines)
+    driver = session.connection().connection.driver_connection
+    try:
+        with driver.cursor() as cur:  # type: ignore[union-attr]
+            with cur.copy(
+                "COPY notices (id, rule, task_id, deadline_key, threshold, message_id, "
+                "decided_on, created_at) FROM STDIN"
+            ) as copy:
+                copy.write(data)
+            return int(cur.rowcount)
+    except psycopg.errors.UniqueViolation:
+        raise Conflict(_RECORDED_MEANWHILE) from None
+
+
 def record(
     session: Session,
     rows: Sequence[tuple[NoticeKey, int | None]],
@@ -142,30 +182,12 @@ def record(
     if session.get_bind().dialect.name == "postgresql":
         if ids is None:
             ids = dict(zip((key for key, _ in rows), _reserve(session, len(rows)), strict=True))
-        # One statement for any number: a first run over a large register records 100,000.
-        # In the unique key's order (task first), which keeps its insertions local.
-        ordered = sorted(rows, key=lambda r: (r[0][1], r[0]))
-        inserted = session.execute(
-            text(
-                "INSERT INTO notices (id, rule, task_id, deadline_key, threshold, message_id, "
-                "decided_on, created_at) "
-                "SELECT i, r, t, k, th, m, :on, :now FROM unnest(CAST(:i AS bigint[]), "
-                "CAST(:r AS text[]), CAST(:t AS bigint[]), CAST(:k AS text[]), "
-                "CAST(:th AS integer[]), CAST(:m AS bigint[])) AS u(i, r, t, k, th, m) "
-                "ON CONFLICT (task_id, rule, deadline_key, threshold) DO NOTHING"
-            ),
-            {
-                "i": pg_array([ids[key] for key, _ in ordered]),
-                "r": pg_token_array([key[0] for key, _ in ordered]),
-                "t": pg_array([key[1] for key, _ in ordered]),
-                "k": pg_token_array([key[2] for key, _ in ordered]),
-                "th": pg_array([key[3] for key, _ in ordered]),
-                "m": pg_optional_array([m for _, m in ordered]),
-                "on": decided_on,
-                "now": now,
-            },
-        )
-        count = cast(CursorResult[Any], inserted).rowcount
+        # COPY: a first run over a large register records 100,000, and COPY writes them in
+        # half the time of an INSERT … SELECT unnest. Every key is new (see above), so there is
+        # no ON CONFLICT: a key recorded meanwhile violates the unique key, and that is the
+        # Conflict. In the unique key's order (task first), which keeps its insertions local.
+        ordered = sorted(rows, key=lambda r: r[0][1])
+        count = _copy_notices(session, ordered, ids, decided_on=decided_on, now=now)
         recorded = {key: ids[key] for key, _ in rows}
     else:
         recorded = {}
@@ -196,10 +218,7 @@ def record(
                 recorded[(rule, task_id, key, threshold)] = i
         count = len(recorded)
     if count != len(rows):
-        raise Conflict(
-            f"{len(rows) - count} thông báo đã được một lượt chạy khác ghi nhận; "
-            "lượt này không gửi gì, hãy chạy lại"
-        )
+        raise Conflict(f"{len(rows) - count} {_RECORDED_MEANWHILE}")
     return recorded
 
 

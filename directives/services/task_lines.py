@@ -39,6 +39,7 @@ class TaskLine(NamedTuple):
     leader_id: int | None
     officer_id: int | None
     json: str
+    order: str  # the row's place in a message: its deadline (the day's, if none), then its code
 
 
 # A str as JSON, exactly as json.dumps writes it, without json.dumps' dispatch (per row, it shows).
@@ -61,6 +62,7 @@ class _Rows:
         self.agencies = {i: _members(lead_agency=name) for i, name in agencies.items()}
         self.kinds = {k.value: _text(k.label) for k in DirectiveKind}
         self.deadlines: dict[tuple[date | None, date | None, int | None], str] = {}
+        self.orders: dict[date | None, str] = {}
 
     def _deadline(self, deadline: date | None, stated: date | None, wdays: int | None) -> str:
         key = (deadline, stated, wdays)
@@ -97,13 +99,16 @@ class _Rows:
             kind,
         ) = values
         link = _text(self.link + code) if self.link else '""'
+        order = self.orders.get(deadline)
+        if order is None:  # an ISO date has a fixed width: text order is (date, code) order
+            order = self.orders[deadline] = (deadline or self.day).isoformat()
         text = (
             f'{{"code": {_text(code)}, "content": {_text(content)}, '
             f'"directive": {_text(number)}, "directive_date": "{issued.isoformat()}", '
             f'"directive_kind": {self.kinds[kind]}, {self.agencies[lead]}, '
             f'{self._deadline(deadline, stated, wdays)}, "link": {link}}}'
         )
-        return TaskLine(tid, code, deadline, lead, leader, officer, text)
+        return TaskLine(tid, code, deadline, lead, leader, officer, text, order + code)
 
 
 _COLUMNS = (
