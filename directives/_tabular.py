@@ -280,6 +280,9 @@ class RowReader:
             if isinstance(cell, str) and len(cell) > MAX_CELL_CHARS:
                 self.fail(key, f"ô quá dài ({thousands(len(cell))} ký tự, tối đa 10.000)")
                 self._spoiled.add(key)
+            elif isinstance(cell, str) and "\x00" in cell:  # PostgreSQL cannot store it
+                self.fail(key, "ô có ký tự NUL (\\x00), không lưu được")
+                self._spoiled.add(key)
 
     def cell(self, key: str) -> Cell:
         """The raw cell of a column; an empty string when the file lacks the column."""

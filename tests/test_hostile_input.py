@@ -58,12 +58,14 @@ from directives.importing import (
 )
 from directives.runtime import Runtime
 from directives.services import users
+from directives.web import create_app
 from directives.web.routes import ROUTERS
 from directives.workflow import Role
 from flows import jobs
 from flows.dispatch import dispatch
 from notifications.files import eml_name
 from tests.conftest import SAMPLE_DAY
+from tests.test_api import make_token
 from tests.test_cli import run
 from tests.test_web import PASSWORD, World, csrf_of, seed, signed_in
 
@@ -237,11 +239,8 @@ def encode(text: str, encoding: str) -> bytes:
 
 
 @st.composite
-def csv_files(draw: st.DrawFn, *, nul: bool = True) -> tuple[bytes, str]:
-    """The bytes of a tasks file: a header, rows that are good, mangled or junk, an encoding.
-
-    ``nul=False`` leaves out NUL characters (PostgreSQL refuses them: a known bug, below).
-    """
+def csv_files(draw: st.DrawFn) -> tuple[bytes, str]:
+    """The bytes of a tasks file: a header, rows that are good, mangled or junk, an encoding."""
     header = draw(
         st.one_of(
             st.just(HEADER),
@@ -267,10 +266,9 @@ def csv_files(draw: st.DrawFn, *, nul: bool = True) -> tuple[bytes, str]:
     writer.writerow(header)
     writer.writerows(rows)
     encoding = draw(st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "cp1258", "latin-1"]))
-    data = encode(text.getvalue() if nul else text.getvalue().replace("\x00", ""), encoding)
+    data = encode(text.getvalue(), encoding)
     if draw(st.booleans()) and draw(st.booleans()):
-        tail = draw(st.binary(max_size=40))  # a damaged tail
-        data += tail if nul else tail.replace(b"\x00", b"")
+        data += draw(st.binary(max_size=40))  # a damaged tail
     return data, encoding
 
 
@@ -799,7 +797,7 @@ def cli(rt: Runtime, capsys: pytest.CaptureFixture[str]) -> Iterator[Runtime]:
 
 
 @settings(SETTINGS, max_examples=15)
-@given(file=csv_files(nul=False))
+@given(file=csv_files())
 def test_fuzzed_import_writes_all_or_nothing_and_never_a_traceback(
     cli: Runtime, capsys: pytest.CaptureFixture[str], tmp_path: Path, file: tuple[bytes, str]
 ) -> None:
@@ -1205,8 +1203,8 @@ def form_posts(
     return url, data, uploads
 
 
-# Routes that fail today on junk, each shown by a strict xfail below; drop one once fixed.
-KNOWN_BAD_ROUTES = {"/admin/calendar/remove"}
+# Routes that fail today on junk, each shown by a strict xfail test; drop one once fixed.
+KNOWN_BAD_ROUTES: set[str] = set()
 
 
 def page_fields(browser: TestClient, path: str) -> list[str]:
@@ -1214,12 +1212,6 @@ def page_fields(browser: TestClient, path: str) -> list[str]:
     page = browser.get(path)
     names = _FIELD.findall(page.text) if page.status_code == 200 else []
     return sorted(set(names) - {"csrf_token", "csrf-token"})
-
-
-def _without_nul(value: Any) -> Any:
-    if isinstance(value, list):
-        return [v.replace("\x00", "") for v in value]
-    return value.replace("\x00", "")
 
 
 def _fuzz_route(
@@ -1231,14 +1223,11 @@ def _fuzz_route(
 ) -> None:
     """A few junk posts to one route by one signed-in browser."""
     path, fields, files = route
-    on_postgresql = rt.engine.dialect.name == "postgresql"
 
     @settings(SETTINGS, max_examples=3, phases=(Phase.explicit, Phase.generate))
     @given(post=form_posts(path, fields, files, world))
     def junk(post: tuple[str, dict[str, Any], dict[str, tuple[str, bytes, str]]]) -> None:
         url, data, uploads = post
-        if on_postgresql:  # NUL in a text is a known bug there (see the xfail test)
-            data = {k: _without_nul(v) for k, v in data.items()}
         before = snapshot(rt)
         try:
             response = browser.post(url, data={**data, "csrf_token": token}, files=uploads or None)
@@ -1280,24 +1269,24 @@ def test_every_form_route_takes_junk_without_a_server_error_or_a_partial_write(
     assert not failures, "\n".join(failures)
 
 
-# --- known bugs: each fails today, so each is a strict xfail that passes once it is fixed ------
+# --- NUL, which PostgreSQL cannot store: refused on every path, on both backends --------------
 
 
-def _nul_is_a_known_bug_on_postgresql(rt: Runtime, request: pytest.FixtureRequest) -> None:
-    if rt.engine.dialect.name == "postgresql":
-        reason = "bug: PostgreSQL refuses NUL in text; nothing refuses or drops it first"
-        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
+def _xlsx_with_nul(path: Path, rows: list[list[str]]) -> Path:
+    """An XLSX whose cells hold NUL, written as Excel escapes it (``_x0000_``)."""
+    out = io.BytesIO()
+    _workbook([[cell.replace("\x00", "NULMARK") for cell in row] for row in rows]).save(out)
+    with zipfile.ZipFile(out) as src, zipfile.ZipFile(path, "w") as dst:
+        for info in src.infolist():
+            dst.writestr(info, src.read(info.filename).replace(b"NULMARK", b"_x0000_"))
+    return path
 
 
+@pytest.mark.parametrize("suffix", ["csv", "xlsx"])
 @pytest.mark.parametrize("kind", ["agencies", "tasks"])
-def test_a_nul_in_an_imported_cell_is_refused_or_stored_never_a_traceback(
-    rt: Runtime,
-    capsys: pytest.CaptureFixture[str],
-    tmp_path: Path,
-    request: pytest.FixtureRequest,
-    kind: str,
+def test_a_nul_in_an_imported_cell_is_refused_naming_its_row_and_column(
+    rt: Runtime, capsys: pytest.CaptureFixture[str], tmp_path: Path, kind: str, suffix: str
 ) -> None:
-    # Fixed for the command line: PostgreSQL's refusal of NUL is reported in one line.
     seed(rt)
     set_runtime(rt)
     try:
@@ -1306,38 +1295,103 @@ def test_a_nul_in_an_imported_cell_is_refused_or_stored_never_a_traceback(
                 ["Mã đơn vị", "Tên đơn vị", "Loại", "Email đầu mối"],
                 ["SMT", "Sở Môi\x00trường", "sở", "vanthu.smt@binhan.gov.vn"],
             ]
-            args = ["agencies", "import"]
+            args, column = ["agencies", "import"], "Tên đơn vị"
         else:
             rows = [HEADER, [*GOOD[:5], "Rà soát\x00quy hoạch", *GOOD[6:]]]
-            args = ["import"]
+            args, column = ["import"], "Nội dung nhiệm vụ"
+        make = _csv if suffix == "csv" else _xlsx_with_nul
+        path = make(tmp_path / f"{kind}.{suffix}", rows)
         before = snapshot(rt)
-        code, _, err = run(capsys, *args, str(_csv(tmp_path / f"{kind}.csv", rows)))
-        assert code == 0 or (err.startswith("Lỗi: ") and snapshot(rt) == before), err
+        code, _, err = run(capsys, *args, str(path))
+        assert code == 2, err
+        assert err.startswith(f"Lỗi: {path.name}: dòng 2, cột {column!r}, giá trị "), err
+        assert "ký tự NUL" in err
         assert "Traceback" not in err
+        assert snapshot(rt) == before
     finally:
         set_runtime(None)
 
 
-def test_a_nul_in_a_form_field_is_refused_or_stored_never_a_server_error(
-    rt: Runtime, request: pytest.FixtureRequest
+def test_a_nul_in_an_uploaded_import_file_is_listed_as_a_row_error_and_nothing_is_stored(
+    rt: Runtime, tmp_path: Path
 ) -> None:
-    _nul_is_a_known_bug_on_postgresql(rt, request)
+    seed(rt)
+    office = signed_in(rt, "vanphong")
+    token = csrf_of(office, "/import")
+    rows = [HEADER, [*GOOD[:5], "Rà soát\x00quy hoạch", *GOOD[6:]]]
+    before = snapshot(rt)
+    response = office.post(
+        "/import",
+        data={"csrf_token": token},
+        files={"file": ("nhiem-vu.csv", _csv(tmp_path / "x.csv", rows).read_bytes(), "text/csv")},
+    )
+    assert response.status_code == 422
+    assert "ký tự NUL" in response.text
+    assert "Nội dung nhiệm vụ" in response.text
+    assert snapshot(rt) == before
+
+
+def test_a_nul_in_a_form_field_is_refused_naming_the_field(rt: Runtime) -> None:
     world = seed(rt)
     clerk = signed_in(rt, "sxd")
     token = csrf_of(clerk, "/tasks")
+    before = snapshot(rt)
     response = clerk.post(
         f"/inbox/{world.overdue}/progress",
         data={"text": "Đã rà soát\x00xong", "percent": "40", "csrf_token": token},
     )
-    assert response.status_code in (303, 422)
+    assert response.status_code == 422
+    assert "Trường &#39;text&#39; có ký tự NUL" in response.text
+    assert snapshot(rt) == before
 
 
-@pytest.mark.xfail(strict=True, reason="bug: FieldError escapes calendar_remove, a 500")
+def test_a_nul_in_a_query_parameter_or_an_upload_name_is_refused_naming_it(rt: Runtime) -> None:
+    seed(rt)
+    office = signed_in(rt, "vanphong")
+    for url, name in [("/tasks?q=a%00b", "q"), ("/tasks?agency=S%00", "agency"),
+                      ("/dashboard?leader=CT%00", "leader")]:  # fmt: skip
+        response = office.get(url)
+        assert response.status_code == 422, url
+        assert f"Tham số &#39;{name}&#39; có ký tự NUL" in response.text, url
+    token = csrf_of(office, "/import")
+    body = (  # httpx would percent-escape the NUL in a file name; a hostile client need not
+        b'--XYZ\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n'
+        + token.encode()
+        + b'\r\n--XYZ\r\nContent-Disposition: form-data; name="file"; filename="a\x00.csv"\r\n'
+        + b"Content-Type: text/csv\r\n\r\nx,y\r\n--XYZ--\r\n"
+    )
+    before = snapshot(rt)
+    response = office.post(
+        "/import", content=body, headers={"content-type": "multipart/form-data; boundary=XYZ"}
+    )
+    assert response.status_code == 422
+    assert "Tên tệp ở trường &#39;file&#39; có ký tự NUL" in response.text
+    assert snapshot(rt) == before
+
+
+def test_a_nul_in_the_api_body_or_query_is_a_422_naming_the_field(rt: Runtime) -> None:
+    world = seed(rt)
+    api = TestClient(create_app(rt), follow_redirects=False)
+    agency = make_token(rt, "agency:SXD")
+    before = snapshot(rt)
+    for body, field in [({"text": "Đã\x00xong", "percent": 40}, "text"),
+                        ({"text": "x", "document_ref": "1\x00/SXD"}, "document_ref")]:  # fmt: skip
+        r = api.post(f"/api/tasks/{world.overdue}/reports", json=body, headers=agency)
+        assert r.status_code == 422, r.text
+        assert field in r.json()["detail"]
+    r = api.get("/api/tasks?q=a%00b", headers=agency)
+    assert r.status_code == 422
+    assert "'q'" in r.json()["detail"]
+    assert snapshot(rt) == before
+
+
 def test_a_bad_day_to_remove_from_the_calendar_is_refused_not_a_server_error(rt: Runtime) -> None:
     seed(rt)
     office = signed_in(rt, "vanphong")
     token = csrf_of(office, "/admin/calendar")
-    response = office.post(
-        "/admin/calendar/remove", data={"day": "31/02/2026", "csrf_token": token}
-    )
-    assert response.status_code == 422
+    before = snapshot(rt)
+    for day in ["31/02/2026", "2026-13-01", "01/01/1899", "x" * 10, " "]:
+        response = office.post("/admin/calendar/remove", data={"day": day, "csrf_token": token})
+        assert response.status_code == 422, day
+        assert "Ngày cần bỏ khai báo" in response.text or "Thiếu ngày" in response.text, day
+    assert snapshot(rt) == before

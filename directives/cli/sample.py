@@ -80,7 +80,8 @@ def sample_load(
 @history_app.command("import")
 def history_import(
     path: Annotated[
-        Path, typer.Argument(metavar="TỆP", help="CSV diễn biến.", exists=True, dir_okay=False)
+        Path,
+        typer.Argument(metavar="TỆP", help="CSV hoặc XLSX diễn biến.", exists=True, dir_okay=False),
     ],
     as_: Annotated[str, typer.Option("--as", help="Ai ghi nhận.")] = "secretariat",
 ) -> None:

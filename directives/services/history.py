@@ -7,7 +7,7 @@ applied in one transaction: a bad row stops the import and nothing is kept.
 
 from __future__ import annotations
 
-import csv
+import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from directives._tabular import fold, normalize_header
+from directives._tabular import Cell, Column, RowReader, read_records, text_of
 from directives.clock import Clock
 from directives.db.tables import Directive, Task
 from directives.errors import DirectivesError, ImportFileError, InvalidInput, RowError
@@ -36,24 +36,22 @@ ACTIONS = (
     "resume",
     "cancel",
 )
-_HEADERS = {
-    "so ky hieu": "number",
-    "directive_number": "number",
-    "stt": "position",
-    "position": "position",
-    "ma nhiem vu": "code",
-    "task_code": "code",
-    "ngay": "on",
-    "on": "on",
-    "hanh dong": "action",
-    "action": "action",
-    "ty le": "percent",
-    "percent": "percent",
-    "noi dung": "text",
-    "text": "text",
-    "van ban": "document",
-    "document": "document",
-}
+# English keys and the Vietnamese headers; a header the file has but no column here is refused.
+HISTORY_COLUMNS = (
+    Column("number", ("Số ký hiệu", "directive_number")),
+    Column("position", ("STT", "position")),
+    Column("code", ("Mã nhiệm vụ", "task_code")),
+    Column("on", ("Ngày",), "thiếu ngày"),
+    Column("action", ("Hành động",), "thiếu hành động"),
+    Column("percent", ("Tỷ lệ",)),
+    Column("text", ("Nội dung",)),
+    Column("document", ("Văn bản",)),
+)
+MAX_DOCUMENT = 200  # progress_reports.document_ref
+_NO_DATE = date.min  # stands in for a bad date in a row that is refused anyway
+_POSITION = re.compile(r"[0-9]{1,4}", re.ASCII)  # "²".isdigit() is true, int("²") is not
+_BAD_POSITION = -1
+_PERCENT = re.compile(r"[0-9]{1,3}", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -70,51 +68,88 @@ class HistoryRow:
 
 
 def read_history(path: Path, session: Session) -> list[HistoryRow]:
-    """Parse and resolve every row; raises ImportFileError listing every bad one."""
-    errors: list[RowError] = []
-    out: list[HistoryRow] = []
+    """Parse and resolve every row (CSV or XLSX); raises ImportFileError listing every bad one.
+
+    The file is read as every import file is (``_tabular``): its size, encoding, cells and
+    tasks are checked here, so a bad row is refused with its row, column and value before
+    anything is applied.
+    """
     codes = {
         (number, position): code
         for number, position, code in session.execute(
             select(Directive.number, Task.position, Task.code).join(Task.directive)
         )
     }
-    with path.open(encoding="utf-8-sig", newline="") as fh:
-        reader = csv.reader(fh)
-        header = [_HEADERS.get(fold(normalize_header(h)), h) for h in next(reader, [])]
-        for n, values in enumerate(reader, start=2):
-            if not any(v.strip() for v in values):
-                continue
-            rec = dict(zip(header, (v.strip() for v in values), strict=False))
-            try:
-                out.append(_row(n, rec, codes))
-            except RowError as exc:
-                errors.append(exc)
-    if errors:
-        raise ImportFileError(path.name, errors)
-    return out
+    known = set(codes.values())
+
+    def build(r: RowReader) -> HistoryRow:
+        task = _task(r, codes, known)
+        on = r.get("on", parse_date, _NO_DATE)
+        action = r.get("action", _action, "")
+        percent = r.get("percent", _percent, None)
+        text = r.get("text", text_of, "")
+        document = r.get("document", text_of, "")
+        if action == "extend-request":
+            r.get("document", _requested_deadline, None)
+        elif len(document) > MAX_DOCUMENT:
+            r.fail("document", f"số văn bản quá dài (tối đa {MAX_DOCUMENT} ký tự)")
+        return HistoryRow(r.number, task, on, action, percent, text, document)
+
+    return read_records(path, HISTORY_COLUMNS, build)
 
 
-def _row(n: int, rec: dict[str, str], codes: dict[tuple[str, int], str]) -> HistoryRow:
-    code = rec.get("code", "").upper()
-    if not code:
-        number, position = rec.get("number", ""), rec.get("position", "")
-        if not position.isdigit() or (number, int(position)) not in codes:
-            raise RowError(n, "Số ký hiệu", f"{number} / {position}", "không tìm thấy nhiệm vụ")
-        code = codes[(number, int(position))]
-    try:
-        on = parse_date(rec.get("on", ""))
-    except ValueError as exc:
-        raise RowError(n, "Ngày", rec.get("on"), str(exc)) from None
-    action = rec.get("action", "").lower()
+def _task(r: RowReader, codes: dict[tuple[str, int], str], known: set[str]) -> str:
+    """The task's code: given, or found from the directive's number and the task's position."""
+    code: str | None = r.get("code", lambda cell: text_of(cell).upper(), None)
+    if code is None:
+        return ""  # a cell too long, or with a NUL: recorded already
+    if code:
+        if code not in known:
+            r.fail("code", "không có nhiệm vụ với mã này")
+        return code
+    number: str | None = r.get("number", text_of, None)
+    position = r.get("position", _position, _BAD_POSITION)
+    if number is None or position == _BAD_POSITION:
+        return ""  # its cell's fault is recorded already
+    if (number, position) not in codes:
+        where = f"STT {position}" if position else "thiếu STT"
+        reason = f"không tìm thấy nhiệm vụ ({where}); ghi mã nhiệm vụ, hoặc số ký hiệu và STT"
+        r.fail("number", reason)
+        return ""
+    return codes[(number, position)]
+
+
+def _position(cell: Cell) -> int:
+    """The task's position in its directive; 0 for a blank cell."""
+    text = text_of(cell)
+    if not text:
+        return 0
+    if not _POSITION.fullmatch(text) or int(text) < 1:
+        raise ValueError("STT phải là số nguyên dương")
+    return int(text)
+
+
+def _action(cell: Cell) -> str:
+    action = text_of(cell).lower()
     if action not in ACTIONS:
-        raise RowError(n, "Hành động", action, f"dùng một trong: {', '.join(ACTIONS)}")
-    pct = rec.get("percent", "")
-    if pct and not pct.isdigit():
-        raise RowError(n, "Tỷ lệ", pct, "phải là số nguyên 0–100")
-    return HistoryRow(
-        n, code, on, action, int(pct) if pct else None, rec.get("text", ""), rec.get("document", "")
-    )
+        raise ValueError(f"dùng một trong: {', '.join(ACTIONS)}")
+    return action
+
+
+def _percent(cell: Cell) -> int | None:
+    text = text_of(cell).removesuffix("%").strip()
+    if not text:
+        return None
+    if not _PERCENT.fullmatch(text) or int(text) > 100:
+        raise ValueError("tỷ lệ phải là số nguyên từ 0 đến 100")
+    return int(text)
+
+
+def _requested_deadline(cell: Cell) -> date:
+    try:
+        return parse_date(text_of(cell))
+    except ValueError as exc:
+        raise ValueError(f"thời hạn đề nghị gia hạn: {exc}") from None
 
 
 def apply_history(session: Session, rows: list[HistoryRow], *, actor: Actor, clock: Clock) -> int:

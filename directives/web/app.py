@@ -12,6 +12,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from directives.links import secret_key
 from directives.runtime import Runtime
 from directives.web import errors
+from directives.web.nul_guard import refuse_nul
 from directives.web.routes import ROUTERS
 from directives.web.security import BodyLimit, LoginLimiter, SecurityHeaders, verify_csrf
 from directives.web.templating import make_templates
@@ -22,13 +23,16 @@ SESSION_MAX_AGE = 12 * 3600  # a working day: sign in again the next morning
 
 
 def create_app(rt: Runtime, *, login_limiter: LoginLimiter | None = None) -> FastAPI:
-    """The web app over ``rt``; every unsafe request must carry the session's CSRF token."""
+    """The web app over ``rt``; every unsafe request must carry the session's CSRF token.
+
+    No request's text may hold a NUL character (``nul_guard``), checked after the CSRF token.
+    """
     app = FastAPI(
         title="Theo dõi nhiệm vụ — API",
         docs_url=None,  # Swagger UI and ReDoc load their scripts from a CDN
         redoc_url=None,
         openapi_url="/api/openapi.json",
-        dependencies=[Depends(verify_csrf)],
+        dependencies=[Depends(verify_csrf), Depends(refuse_nul)],
     )
     app.state.rt = rt
     app.state.templates = make_templates()

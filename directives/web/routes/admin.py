@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from directives.db.tables import Agency, Leader
 from directives.domain import AgencyKind, LeaderRole
 from directives.errors import InvalidInput
-from directives.importing import AgencyRow, LeaderRow
+from directives.importing import AgencyRow, LeaderRow, parse_date
 from directives.services import calendar as cal_service
 from directives.services import registry
 from directives.web.deps import DbDep, RuntimeDep, SecretariatDep, audit_change
@@ -124,9 +124,14 @@ def calendar_remove(
     day: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
     """Drop the office's declaration of a day; deadlines are recomputed."""
-    when = required_day(day, "day") if day else None
-    if when is None:
+    # The day comes from a hidden field, so a bad one is refused like an undeclared one: the
+    # error page (422), not the declaration form's field error.
+    if not day.strip():
         raise InvalidInput("thiếu ngày cần bỏ khai báo")
+    try:
+        when = parse_date(day.strip())
+    except ValueError as exc:
+        raise InvalidInput(f"ngày cần bỏ khai báo {day!r}: {exc}") from None
     changed = cal_service.remove_day(db, when)
     audit_change(
         request,
