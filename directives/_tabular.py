@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import re
 import unicodedata
@@ -146,6 +147,11 @@ class Layout:
     positions: dict[str, int]
     labels: dict[str, str]
 
+    @functools.cached_property
+    def keys(self) -> dict[int, str]:
+        """The column key at each position (built once, not once per row)."""
+        return {index: key for key, index in self.positions.items()}
+
 
 def read_table(path: Path) -> Table:
     """Read the rows of a .csv or .xlsx file, refusing other kinds and files over 60 MB."""
@@ -266,7 +272,7 @@ class RowReader:
         self._errors = errors
         self._cells: dict[str, Cell] = {}
         self._spoiled: set[str] = set()
-        keys = {index: key for key, index in layout.positions.items()}
+        keys = layout.keys
         for index, cell in enumerate(cells):
             key = keys.get(index)
             if key is None:
