@@ -12,6 +12,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from directives.links import secret_key
 from directives.runtime import Runtime
 from directives.web import errors
+from directives.web.gate import RequestGate, capacity
 from directives.web.nul_guard import refuse_nul
 from directives.web.routes import ROUTERS
 from directives.web.security import BodyLimit, LoginLimiter, SecurityHeaders, verify_csrf
@@ -47,6 +48,7 @@ def create_app(rt: Runtime, *, login_limiter: LoginLimiter | None = None) -> Fas
         https_only=https,
     )
     app.add_middleware(BodyLimit)  # before the session and the CSRF check read anything
+    app.add_middleware(RequestGate, limit=capacity(rt.engine))  # no more at work than connections
     app.add_middleware(SecurityHeaders, https=https)  # outermost: also on error pages
     errors.install(app)
     # Compressed: htmx is 50 kB raw, 16 kB gzipped. Pages are not compressed, since they carry
