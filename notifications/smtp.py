@@ -11,6 +11,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import aiosmtplib
@@ -86,17 +87,28 @@ def _reply(code: int, message: str) -> str:
     return f"{code} {message}".strip()
 
 
+class _Client(aiosmtplib.SMTP):
+    """aiosmtplib's client, noting whether the message itself went out (DATA was begun)."""
+
+    data_begun = False
+
+    async def data(self, *args: Any, **kwargs: Any) -> aiosmtplib.SMTPResponse:
+        self.data_begun = True
+        return await super().data(*args, **kwargs)
+
+
 class SmtpConnection:
     """One SMTP session, opened on first use and reused for many messages."""
 
     def __init__(self, config: SmtpConfig) -> None:
         self.config = config
-        self._client: aiosmtplib.SMTP | None = None
+        self._client: _Client | None = None
         self._sent_on_this_connection = 0
+        self._answer_lost = False  # the last attempt sent the message and heard no answer
 
-    async def _connect(self) -> aiosmtplib.SMTP:
+    async def _connect(self) -> _Client:
         cfg = self.config
-        client = aiosmtplib.SMTP(
+        client = _Client(
             hostname=cfg.host,
             port=cfg.port,
             timeout=cfg.timeout,
@@ -130,9 +142,11 @@ class SmtpConnection:
         reused = self._client is not None and self._sent_on_this_connection > 0
         result = await self._attempt(msg, sender, recipients)
         closed = result.error is not None and result.code in (None, 421) and not result.permanent
-        if reused and closed:
-            # The server dropped or closed (421) a connection it had served: the message was not
-            # accepted, so one more try on a fresh connection cannot double it.
+        if reused and closed and not self._answer_lost:
+            # The server dropped or closed (421) a connection it had served before the message
+            # went out: it was not accepted, so one more try on a fresh connection cannot double
+            # it. Once DATA was begun, a timeout or a drop may hide an acceptance: that attempt
+            # is settled as failed and retried later, the one window DESIGN.md allows.
             result = await self._attempt(msg, sender, recipients)
         ms = int((time.monotonic() - started) * 1000)
         return Delivery(
@@ -148,9 +162,11 @@ class SmtpConnection:
     async def _attempt(
         self, msg: EmailMessage | bytes, sender: str, recipients: Sequence[str]
     ) -> Delivery:
+        self._answer_lost = False
         try:
             if self._client is None or not self._client.is_connected:
                 self._client = await self._connect()
+            self._client.data_begun = False
             # Serialized once with the message's own policy (CRLF, 7-bit): what was built is
             # exactly what goes out, and aiosmtplib does not flatten it a second time.
             data = msg if isinstance(msg, bytes) else bytes(msg)
@@ -167,6 +183,7 @@ class SmtpConnection:
                 error=_reply(exc.code, exc.message), permanent=500 <= exc.code < 600, code=exc.code
             )
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            self._answer_lost = self._client is not None and self._client.data_begun
             await self._drop()
             return Delivery(error=f"{type(exc).__name__}: {exc}")
         self._sent_on_this_connection += 1
