@@ -247,9 +247,19 @@ async def _dispatch_smtp(
         for _ in range(connections):
             await queue.put(None)
 
-    await asyncio.gather(
-        produce(), *(_smtp_worker(queue, config, settler) for _ in range(connections))
-    )
+    tasks = [asyncio.ensure_future(produce())]
+    tasks += [
+        asyncio.ensure_future(_smtp_worker(queue, config, settler)) for _ in range(connections)
+    ]
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        # On a failure (the database gone, the disk full) the other connections stop sending,
+        # and their own failures are collected here: the run reports one error, in one line,
+        # not a "Task exception was never retrieved" traceback per connection.
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def dispatch(

@@ -97,7 +97,7 @@ def run_guarded(app: typer.Typer, args: list[str] | None = None) -> None:
             typer.secho(f"  {extra}", err=True)
         sys.exit(exc.exit_code)
     except (OperationalError, ProgrammingError) as exc:
-        _report(f"cơ sở dữ liệu: {exc.orig}. Đã chạy 'directives db upgrade' chưa?", 6)
+        _report(f"cơ sở dữ liệu: {exc.orig}. {_database_hint(str(exc.orig))}", 6)
         sys.exit(6)
     except (DataError, OverflowError) as exc:  # a number past what it holds, a NUL in a text…
         detail = exc.orig if isinstance(exc, DataError) else exc
@@ -118,6 +118,16 @@ def run_guarded(app: typer.Typer, args: list[str] | None = None) -> None:
         else:
             _report(exc.format_message(), exc.exit_code)
         sys.exit(exc.exit_code)
+
+
+def _database_hint(error: str) -> str:
+    """What to do about a database error: a full disk is not a missing migration."""
+    if any(word in error.lower() for word in ("disk", "is full", "no space")):
+        # SQLite's "database or disk is full" / "disk I/O error", PostgreSQL's "No space left
+        # on device": what was not committed was rolled back, so a rerun once there is space
+        # finishes the work.
+        return "Ổ đĩa đầy hoặc không ghi được: giải phóng chỗ trống rồi chạy lại lệnh."
+    return "Đã chạy 'directives db upgrade' chưa?"
 
 
 def _report(message: str, code: int) -> None:
