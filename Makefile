@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 SAMPLE_DAY ?= 26/11/2026
 
-.PHONY: run demo test lint bench bench-register bench-web clean
+.PHONY: run demo test lint bench bench-register bench-web chaos clean load
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -60,3 +60,14 @@ bench-web: $(VENV)/.installed
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis
+
+# 200 users on the web desk for 5 minutes while the chase runs, national scale on PostgreSQL;
+# LOAD_ARGS adds options, e.g. LOAD_ARGS="--keep-db postgresql+psycopg://postgres@127.0.0.1:5432/directives_load"
+# to load the register once and work on a copy of it each time.
+load: $(VENV)/.installed
+	$(BIN)/python -m bench.load --users 200 --seconds 300 --scale national --json bench/results/load.json $(LOAD_ARGS)
+
+# Crash and restart, end to end: real processes killed, PostgreSQL restarted, SMTP flapping, a
+# full disk (bench/chaos.py); CHAOS_ARGS adds options, e.g. CHAOS_ARGS="--trials 60 --seed 7".
+chaos: $(VENV)/.installed
+	$(BIN)/python -m bench.chaos --trials 30 --seed 1 --json bench/results/chaos.json $(CHAOS_ARGS)
