@@ -127,6 +127,12 @@ _COLUMNS = (
 )
 
 
+_DIRECTIVE_COLUMNS = (Directive.number, Directive.issued_on, Directive.kind)  # _COLUMNS' last
+# The task columns of ``_COLUMNS`` and the directive's id: what the decision step carries along
+# for ``read_decided`` (``decide.candidates``' ``carry``).
+CARRIED = (*(c for c in _COLUMNS if c.class_ is Task and c.key != "id"), Task.directive_id)
+
+
 def _chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:
     for start in range(0, len(ids), CHUNK):
         yield ids[start : start + CHUNK]
@@ -162,15 +168,16 @@ def read_decided(
     cal: WorkingCalendar,
     app_url: str,
 ) -> tuple[list[tuple[str, int, str, int]], dict[int, TaskLine]]:
-    """The rows of ``decided`` (rule, task id, deadline key, threshold), and the row of each
-    of their tasks as of ``day``, by task id: one statement for both."""
+    """The rows of ``decided`` (rule, task id, deadline key, threshold, then the ``CARRIED``
+    task columns), and the row of each of their tasks as of ``day``, by task id: one statement
+    for both."""
     sub = decided.subquery()
-    rule, task_id, key, threshold = sub.c
+    rule, task_id, key, threshold, *carried = sub.c
+    *line_columns, directive_id = carried
     stmt = (
-        select(rule, key, threshold, *_COLUMNS)
+        select(rule, key, threshold, task_id, *line_columns, *_DIRECTIVE_COLUMNS)
         .select_from(sub)
-        .join(Task, Task.id == task_id)
-        .join(Directive, Directive.id == Task.directive_id)
+        .join(Directive, Directive.id == directive_id)
     )
     names = dict(session.execute(select(Agency.id, Agency.name)).all())
     rows = _Rows(day, cal, app_url, names)
