@@ -37,6 +37,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from directives.db.outbox_tables import DeliveryAttempt, Notice, OutboxMessage, message_notices
@@ -107,10 +108,10 @@ def record_notices(
     return new
 
 
-def _reserve(session: Session, count: int) -> list[int]:
-    """``count`` new notice ids from the table's sequence (PostgreSQL)."""
+def _reserve(session: Session, count: int, table: str = "notices") -> list[int]:
+    """``count`` new ids from ``table``'s sequence (PostgreSQL)."""
     # The sequence named first, not per row; the ids as one text (95,000 rows cost 0.8 s).
-    sequence = session.scalar(text("SELECT pg_get_serial_sequence('notices', 'id')"))
+    sequence = session.scalar(text("SELECT pg_get_serial_sequence(:table, 'id')"), {"table": table})
     joined = session.scalar(
         text(
             "SELECT string_agg(nextval(CAST(:seq AS regclass))::text, ',') "
@@ -148,17 +149,24 @@ def _copy_notices(
         notice_id = ids[(rule, task_id, key, threshold)]
         lines.append(f"{notice_id}\t{rule}\t{task_id}\t{key}\t{threshold}\t{carrier}{tail}")
     data = "".join(lines)
-    driver = session.connection().connection.driver_connection
     try:
-        with driver.cursor() as cur:  # type: ignore[union-attr]
-            with cur.copy(
-                "COPY notices (id, rule, task_id, deadline_key, threshold, message_id, "
-                "decided_on, created_at) FROM STDIN"
-            ) as copy:
-                copy.write(data)
-            return int(cur.rowcount)
+        return _copy(
+            session,
+            "COPY notices (id, rule, task_id, deadline_key, threshold, message_id, "
+            "decided_on, created_at) FROM STDIN",
+            data,
+        )
     except psycopg.errors.UniqueViolation:
         raise Conflict(_RECORDED_MEANWHILE) from None
+
+
+def _copy(session: Session, statement: str, data: str) -> int:
+    """Run ``statement`` (a COPY … FROM STDIN) on the session's connection; the rows written."""
+    driver = session.connection().connection.driver_connection
+    with driver.cursor() as cur:  # type: ignore[union-attr]
+        with cur.copy(statement) as copy:
+            copy.write(data)
+        return int(cur.rowcount)  # known once the COPY ended, and while the cursor is open
 
 
 def record(
@@ -383,7 +391,10 @@ def _payload_param(session: Session) -> Any:
 
 
 def _insert_messages(session: Session, rows: list[dict[str, Any]]) -> list[int]:
-    """One INSERT … RETURNING for all rows, their payloads bound as JSON text."""
+    """One INSERT … RETURNING for all rows, their payloads bound as JSON text; on PostgreSQL,
+    ids reserved first and one COPY."""
+    if session.get_bind().dialect.name == "postgresql":
+        return _copy_messages(session, rows)
     table = cast(Table, OutboxMessage.__table__)
     stmt = (
         insert(table)
@@ -391,6 +402,48 @@ def _insert_messages(session: Session, rows: list[dict[str, Any]]) -> list[int]:
         .returning(table.c.id, sort_by_parameter_order=True)
     )
     return list(session.scalars(stmt, rows))
+
+
+def _copy_field(value: str) -> str:
+    """``value`` as a field of COPY's text format (str.replace: str.translate took seconds)."""
+    if "\\" in value:
+        value = value.replace("\\", "\\\\")
+    if "\t" in value or "\n" in value or "\r" in value:
+        value = value.replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return value
+
+
+def _copy_messages(session: Session, rows: list[dict[str, Any]]) -> list[int]:
+    """The messages by COPY, their ids reserved from the sequence first. A first chase at
+    national scale writes 8,000 messages: an executemany with RETURNING took 2 s of it."""
+    ids = _reserve(session, len(rows), "outbox_messages")
+    lines = []
+    for i, row in zip(ids, rows, strict=True):
+        fields = (
+            row["kind"],
+            row["message_id"],
+            row.get("subject", ""),  # the ORM's default, which COPY does not apply
+            json.dumps(row["recipients"]),
+            json.dumps(row["delivered"]),
+            json.dumps(row["refused"]),
+            row["payload_text"],
+            row["status"],
+        )
+        escaped = "\t".join(_copy_field(f) for f in fields)
+        lines.append(
+            f"{i}\t{escaped}\t{row['attempts']:d}\t{row['next_attempt_at'].isoformat()}\t"
+            f"{row['created_at'].isoformat()}\n"
+        )
+    try:
+        _copy(
+            session,
+            "COPY outbox_messages (id, kind, message_id, subject, recipients, delivered, refused, "
+            "payload, status, attempts, next_attempt_at, created_at) FROM STDIN",
+            "".join(lines),
+        )
+    except psycopg.errors.UniqueViolation as exc:  # a keyed message enqueued meanwhile
+        raise IntegrityError("COPY outbox_messages", None, exc) from None
+    return ids
 
 
 def _write_payloads(session: Session, payloads: Sequence[tuple[int, str]]) -> None:
