@@ -10,8 +10,10 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from directives.cli._common import set_runtime
+from directives.db.tables import Agency
 from directives.runtime import Runtime
 from directives.services import lifecycle, users
 from directives.web.mailbox import eml_name, mail_path
@@ -80,6 +82,44 @@ def test_agency_users_see_only_their_own_tasks_whatever_the_query_says(rt: Runti
     assert "Nhiệm vụ của Sở Xây dựng" in page.text
     assert page.text.count("Đơn vị phối hợp</span>") == 1  # SXD only coordinates the STC task
     assert set(rows(signed_in(rt, "skhdt").get("/tasks?status=all").text)) == {w.standing}
+
+
+def test_agency_filter_lists_every_agency_and_follows_changes_to_the_registry(
+    rt: Runtime,
+) -> None:
+    w = seed(rt)
+    office = signed_in(rt, "vanphong")
+
+    def options(**params: str) -> tuple[list[tuple[str, str, str]], str]:
+        page = office.get("/tasks", params=params)
+        assert page.status_code == 200, page.text
+        box = re.search(r'<select name="agency">(.*?)</select>', page.text, re.S)
+        assert box, "the office has an agency filter"
+        found = re.findall(r'<option value="([^"]*)"( selected)?>([^<]*)</option>', box[1])
+        return found, page.text
+
+    first, _ = options(status="all", agency="sxd")  # any case
+    assert first == [
+        ("", "", "Tất cả đơn vị"),
+        ("SKHDT", "", "SKHDT · Sở Kế hoạch và Đầu tư"),
+        ("STC", "", "STC · Sở Tài chính"),
+        ("SXD", " selected", "SXD · Sở Xây dựng"),
+        ("UBNDTP", "", "UBNDTP · UBND thành phố Bình An"),
+    ]
+    # Changed outside this app (the CLI, another worker): the next page lists what is there now.
+    with rt.unit_of_work() as s:
+        sxd = s.scalar(select(Agency).where(Agency.code == "SXD"))
+        assert sxd is not None
+        sxd.name = "Sở Xây dựng <Quy hoạch & Kiến trúc>"
+        s.add(Agency(code="SGTVT", name="Sở Giao thông vận tải", kind="department"))
+    after, html = options(status="all")
+    assert [code for code, _, _ in after] == ["", "SGTVT", "SKHDT", "STC", "SXD", "UBNDTP"]
+    assert ("SXD", "", "SXD · Sở Xây dựng &lt;Quy hoạch &amp; Kiến trúc&gt;") in after
+    assert not any(selected for _, selected, _ in after)
+    assert f'href="/tasks/{w.overdue}">' in html
+    assert '<abbr title="Sở Xây dựng &lt;Quy hoạch &amp; Kiến trúc&gt;">SXD</abbr>' in html
+    unknown, _ = options(agency='"><b>')
+    assert not any(selected for _, selected, _ in unknown)
 
 
 def test_an_htmx_filter_gets_only_the_register(rt: Runtime) -> None:

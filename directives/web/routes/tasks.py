@@ -15,11 +15,12 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from directives.clock import today
-from directives.db.tables import Agency, Leader
+from directives.db.tables import Leader
 from directives.errors import InvalidInput, NotFound
 from directives.importing import parse_date
 from directives.runtime import Runtime
 from directives.services import queries, registry, timeline
+from directives.web.agency_options import agency_names, agency_options
 from directives.web.deps import DbDep, RuntimeDep, UserDep
 from directives.web.mailbox import eml_name, mail_path
 from directives.web.templating import render
@@ -108,21 +109,24 @@ def register(
         "q": q,
         "as_of": as_of,
     }
-    agencies = sorted(registry.codes(db, Agency).values(), key=lambda a: a.code)
-    leaders = sorted(registry.codes(db, Leader).values(), key=lambda x: x.code)
-    context = {
+    fragment = _wants_fragment(request)
+    context: dict[str, object] = {
         "result": result,
         "pages": pages,
         "as_of": day,
         "filters": params,
-        "status_choices": STATUS_CHOICES,
-        "agencies": agencies,
-        "agency_names": {a.code: a.name for a in agencies},
-        "leaders": leaders,
+        "agency_names": agency_names(db, {line.lead_agency for line in result.lines}),
         "prev_url": _page_url(params, page - 1) if page > 1 else "",
         "next_url": _page_url(params, page + 1) if page < pages else "",
     }
-    template = "tasks/_register.html" if _wants_fragment(request) else "tasks/list.html"
+    if not fragment:  # the filter form is on the full page only; agencies for the office only
+        office = user.role is not Role.AGENCY
+        context |= {
+            "status_choices": STATUS_CHOICES,
+            "agency_options": agency_options(db, agency) if office else "",
+            "leaders": sorted(registry.codes(db, Leader).values(), key=lambda x: x.code),
+        }
+    template = "tasks/_register.html" if fragment else "tasks/list.html"
     return render(request, template, context, headers={"Vary": "HX-Request"})
 
 
