@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from directives.clock import today
+from directives.gcpause import paused_gc
 from directives.policy import load_policy
 from directives.reminders import CHASE_RULES, ESCALATION_RULES
 from directives.runtime import Runtime
@@ -65,7 +66,7 @@ def _decide_and_enqueue(
 ) -> JobSummary:
     policy = load_policy(rt.settings.policy_file)
     chief = parseaddr(rt.settings.office_chief) if rt.settings.office_chief else None
-    with _job_day(rt, job, as_of, dry_run) as (s, summary):
+    with paused_gc(), _job_day(rt, job, as_of, dry_run) as (s, summary):
         if not summary.working_day:
             return summary
         now = rt.clock.now()

@@ -217,10 +217,6 @@ _KINDS = {
 }
 
 
-def _kind(rule: str, threshold: int) -> str:
-    return _KINDS.get(rule) or ("due_today" if threshold == 0 else "due_soon")
-
-
 def notify_due(
     session: Session,
     notices: Sequence[outbox.NoticeKey],
@@ -260,7 +256,7 @@ def notify_due(
     for notice in notices:
         rule, task_id, _, threshold = notice
         task = tasks[task_id]
-        kind = _kind(rule, threshold)
+        kind = _KINDS.get(rule) or ("due_today" if threshold == 0 else "due_soon")
         if kind == "escalate_leader":
             if task.leader_id is None:
                 unsent.append(notice)
@@ -269,6 +265,8 @@ def notify_due(
         else:
             key = (kind, "agency", task.lead_agency_id)
         groups[key].append((notice, task, threshold))
+    # Officers as plain tuples, in the order of their codes: 8,000 messages look them up.
+    following = {o.id: (o.code, o.name, o.email) for o in officers.values()}
     mails = []
     for (kind, _, _), members in groups.items():
         members.sort(key=lambda m: m[1].order)
@@ -278,13 +276,15 @@ def notify_due(
             task_lines.with_key(task.json, extra, threshold) if extra else task.json
             for _, task, threshold in members
         ]
-        in_charge = {officers[i] for i in {t.officer_id for _, t, _ in members} if i in officers}
+        in_charge = sorted(
+            following[i] for i in {t.officer_id for _, t, _ in members} if i in following
+        )
         context: dict[str, Any] = {
             "office": mail.office,
             "app_url": mail.app_url,
             "as_of": day.isoformat(),
         }
-        cc = [(o.name, o.email) for o in sorted(in_charge, key=lambda o: o.code)]
+        cc = [(name, email) for _, name, email in in_charge]
         agency = agencies[first.lead_agency_id]
         if kind == "escalate_head":
             to = (
@@ -309,7 +309,7 @@ def notify_due(
                 kind=kind,
                 to=to,
                 cc=cc,
-                reply_to=_officer(in_charge),
+                reply_to=(in_charge[0][1], in_charge[0][2]) if len(in_charge) == 1 else None,
                 notices=[n for n, _, _ in members],
                 context=context,
                 task_json=lines,

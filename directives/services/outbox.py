@@ -16,13 +16,14 @@ from __future__ import annotations
 import json
 import re
 import secrets
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from email.utils import parseaddr
 from typing import Any, cast
 
 import psycopg
+from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy import (
     JSON,
     Table,
@@ -143,29 +144,42 @@ def _copy_notices(
     if bad is not None:  # rules are identifiers, keys ISO dates or '': never, but not silently
         raise ValueError(f"not a token: {bad!r}")
     tail = f"\t{decided_on.isoformat()}\t{now.isoformat()}\n"
-    lines = []
-    for (rule, task_id, key, threshold), message in rows:
-        carrier = r"\N" if message is None else str(message)  # \N: NULL in COPY's text format
-        notice_id = ids[(rule, task_id, key, threshold)]
-        lines.append(f"{notice_id}\t{rule}\t{task_id}\t{key}\t{threshold}\t{carrier}{tail}")
-    data = "".join(lines)
+
+    def chunks() -> Iterator[str]:
+        for start in range(0, len(rows), COPY_CHUNK):
+            lines = []
+            for (rule, task_id, key, threshold), message in rows[start : start + COPY_CHUNK]:
+                carrier = r"\N" if message is None else str(message)  # \N: NULL in COPY's text
+                notice_id = ids[(rule, task_id, key, threshold)]
+                lines.append(f"{notice_id}\t{rule}\t{task_id}\t{key}\t{threshold}\t{carrier}{tail}")
+            yield "".join(lines)
+
     try:
         return _copy(
             session,
             "COPY notices (id, rule, task_id, deadline_key, threshold, message_id, "
             "decided_on, created_at) FROM STDIN",
-            data,
+            chunks(),
         )
     except psycopg.errors.UniqueViolation:
         raise Conflict(_RECORDED_MEANWHILE) from None
 
 
-def _copy(session: Session, statement: str, data: str) -> int:
-    """Run ``statement`` (a COPY … FROM STDIN) on the session's connection; the rows written."""
+# Rows (notices) or messages formatted at a time, then handed to the connection's writer.
+COPY_CHUNK = 2000
+
+
+def _copy(session: Session, statement: str, chunks: Iterable[str]) -> int:
+    """Run ``statement`` (a COPY … FROM STDIN) on the session's connection; the rows written.
+
+    A thread sends each chunk while the next is formatted: PostgreSQL parses and indexes the
+    rows on one core while this process formats them on the other.
+    """
     driver = session.connection().connection.driver_connection
     with driver.cursor() as cur:  # type: ignore[union-attr]
-        with cur.copy(statement) as copy:
-            copy.write(data)
+        with cur.copy(statement, writer=QueuedLibpqWriter(cur)) as copy:
+            for chunk in chunks:
+                copy.write(chunk)
         return int(cur.rowcount)  # known once the COPY ended, and while the cursor is open
 
 
@@ -308,7 +322,7 @@ def enqueue(
     if deciding and session.get_bind().dialect.name == "postgresql":
         reserved = dict(zip(deciding, _reserve(session, len(deciding)), strict=True))
     waiting = bool(deciding) and not reserved
-    rows = [
+    rows = (  # formatted as they are written (on PostgreSQL, while the previous ones travel)
         {
             "kind": mail.kind,
             "message_id": message_id,
@@ -326,8 +340,8 @@ def enqueue(
             "created_at": now,
         }
         for mail, message_id, recipients in batch
-    ]
-    ids = _insert_messages(session, rows)
+    )
+    ids = _insert_messages(session, len(batch), rows)
     if deciding and decided_on is not None:
         recorded = record(
             session,
@@ -376,7 +390,7 @@ def _payload_text(
         "notice_ids": [*mail.notice_ids, *recorded],
         "context": context,
     }
-    text = json.dumps(payload)
+    text = json.dumps(payload, ensure_ascii=False)  # UTF-8 as task_lines writes its rows
     if mail.task_json is None:
         return text
     return text.replace(f'"{marker}"', "[" + ", ".join(mail.task_json) + "]", 1)
@@ -390,18 +404,18 @@ def _payload_param(session: Session) -> Any:
     return payload
 
 
-def _insert_messages(session: Session, rows: list[dict[str, Any]]) -> list[int]:
-    """One INSERT … RETURNING for all rows, their payloads bound as JSON text; on PostgreSQL,
-    ids reserved first and one COPY."""
+def _insert_messages(session: Session, count: int, rows: Iterable[dict[str, Any]]) -> list[int]:
+    """One INSERT … RETURNING for all ``count`` rows, their payloads bound as JSON text; on
+    PostgreSQL, ids reserved first and one COPY."""
     if session.get_bind().dialect.name == "postgresql":
-        return _copy_messages(session, rows)
+        return _copy_messages(session, count, rows)
     table = cast(Table, OutboxMessage.__table__)
     stmt = (
         insert(table)
         .values(payload=_payload_param(session))
         .returning(table.c.id, sort_by_parameter_order=True)
     )
-    return list(session.scalars(stmt, rows))
+    return list(session.scalars(stmt, list(rows)))
 
 
 def _copy_field(value: str) -> str:
@@ -413,12 +427,12 @@ def _copy_field(value: str) -> str:
     return value
 
 
-def _copy_messages(session: Session, rows: list[dict[str, Any]]) -> list[int]:
+def _copy_messages(session: Session, count: int, rows: Iterable[dict[str, Any]]) -> list[int]:
     """The messages by COPY, their ids reserved from the sequence first. A first chase at
     national scale writes 8,000 messages: an executemany with RETURNING took 2 s of it."""
-    ids = _reserve(session, len(rows), "outbox_messages")
-    lines = []
-    for i, row in zip(ids, rows, strict=True):
+    ids = _reserve(session, count, "outbox_messages")
+
+    def line(i: int, row: dict[str, Any]) -> str:
         fields = (
             row["kind"],
             row["message_id"],
@@ -430,16 +444,26 @@ def _copy_messages(session: Session, rows: list[dict[str, Any]]) -> list[int]:
             row["status"],
         )
         escaped = "\t".join(_copy_field(f) for f in fields)
-        lines.append(
+        return (
             f"{i}\t{escaped}\t{row['attempts']:d}\t{row['next_attempt_at'].isoformat()}\t"
             f"{row['created_at'].isoformat()}\n"
         )
+
+    def chunks() -> Iterator[str]:
+        lines = []
+        for i, row in zip(ids, rows, strict=True):
+            lines.append(line(i, row))
+            if len(lines) == COPY_CHUNK // 10:  # a message lists ten tasks or so
+                yield "".join(lines)
+                lines = []
+        yield "".join(lines)
+
     try:
         _copy(
             session,
             "COPY outbox_messages (id, kind, message_id, subject, recipients, delivered, refused, "
             "payload, status, attempts, next_attempt_at, created_at) FROM STDIN",
-            "".join(lines),
+            chunks(),
         )
     except psycopg.errors.UniqueViolation as exc:  # a keyed message enqueued meanwhile
         raise IntegrityError("COPY outbox_messages", None, exc) from None

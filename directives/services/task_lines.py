@@ -14,10 +14,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from datetime import date
-from json.encoder import encode_basestring_ascii
+from json.encoder import encode_basestring
 from typing import Any, NamedTuple
 
-from sqlalchemy import BigInteger, Select, Text, any_, bindparam, cast, select
+from sqlalchemy import BigInteger, Connection, Select, Text, any_, bindparam, cast, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
@@ -42,13 +42,15 @@ class TaskLine(NamedTuple):
     order: str  # the row's place in a message: its deadline (the day's, if none), then its code
 
 
-# A str as JSON, exactly as json.dumps writes it, without json.dumps' dispatch (per row, it shows).
-_text = encode_basestring_ascii
+# A str as JSON, as json.dumps(..., ensure_ascii=False) writes it, without json.dumps' dispatch
+# (per row, it shows). UTF-8 rather than \u escapes: Vietnamese text escaped takes twice the
+# bytes, and a first national chase writes tens of megabytes of payloads.
+_text = encode_basestring
 
 
 def _members(**values: Any) -> str:
     """``values`` as JSON object members without the braces: a piece of a row."""
-    return json.dumps(values)[1:-1]
+    return json.dumps(values, ensure_ascii=False)[1:-1]
 
 
 class _Rows:
@@ -58,28 +60,36 @@ class _Rows:
         self, day: date, cal: WorkingCalendar, app_url: str, agencies: dict[int, str]
     ) -> None:
         self.day, self.cal = day, cal
+        self.ordinal = cal.ordinal(day)
         self.link = f"{app_url.rstrip('/')}/tasks/" if app_url else ""
         self.agencies = {i: _members(lead_agency=name) for i, name in agencies.items()}
         self.kinds = {k.value: _text(k.label) for k in DirectiveKind}
         self.deadlines: dict[tuple[date | None, date | None, int | None], str] = {}
+        self.counts: dict[date | None, str] = {None: '"days_left": null, "days_late": null'}
+        self.texts: dict[tuple[date | None, int | None], str] = {}
         self.orders: dict[date | None, str] = {}
 
     def _deadline(self, deadline: date | None, stated: date | None, wdays: int | None) -> str:
         key = (deadline, stated, wdays)
         piece = self.deadlines.get(key)
         if piece is None:
-            left = late = None
-            if deadline is not None:
-                if self.day <= deadline:
-                    left = self.cal.wd(self.day, deadline)
-                else:
-                    late = self.cal.wd(deadline, self.day)
-            piece = self.deadlines[key] = _members(
-                deadline=deadline.isoformat() if deadline else None,
-                deadline_text=DeadlineSpec(on=stated, working_days=wdays).text(),
-                days_left=left,
-                days_late=late,
-            )
+            # Many deadlines are distinct; their parts much less so: each is computed once.
+            counts = self.counts.get(deadline)
+            if counts is None:
+                assert deadline is not None
+                late = self.ordinal - self.cal.ordinal(deadline)  # wd(deadline, day)
+                counts = self.counts[deadline] = (
+                    f'"days_left": {-late}, "days_late": null'
+                    if self.day <= deadline
+                    else f'"days_left": null, "days_late": {late}'
+                )
+            said = self.texts.get((stated, wdays))
+            if said is None:
+                said = self.texts[(stated, wdays)] = _text(
+                    DeadlineSpec(on=stated, working_days=wdays).text()
+                )
+            when = f'"{deadline.isoformat()}"' if deadline else "null"
+            piece = self.deadlines[key] = f'"deadline": {when}, "deadline_text": {said}, {counts}'
         return piece
 
     def row(self, values: Sequence[Any]) -> TaskLine:
@@ -183,12 +193,33 @@ def read_decided(
     rows = _Rows(day, cal, app_url, names)
     keys: list[tuple[str, int, str, int]] = []
     out: dict[int, TaskLine] = {}
-    for values in session.connection().execute(stmt).all():  # one fetchall
+    for values in _stream(session.connection(), stmt):
         tid = values[3]
         keys.append((values[0], tid, values[1], values[2]))
         if tid not in out:
             out[tid] = rows.row(values[3:])
     return keys, out
+
+
+# Rows handed over at a time while PostgreSQL goes on computing the next ones.
+STREAM_CHUNK = 2000
+
+
+def _stream(conn: Connection, stmt: Select[Any]) -> Iterator[Sequence[Any]]:
+    """The rows of ``stmt``. On PostgreSQL, streamed: the server sends rows as it produces
+    them, and this process turns each chunk into task rows meanwhile, on the other core,
+    instead of waiting for the last row first (a national first chase: about 0.4 s saved)."""
+    if conn.dialect.name != "postgresql":
+        yield from conn.execute(stmt).all()  # one fetchall, not a fetchone per row
+        return
+    # The decision's few hundred thousand intermediate rows are estimated at a tenth of that:
+    # with the default 4 MB the planner sorts them on disk to merge with the directives, which
+    # also holds back every row until the sort ends. A hash join streams.
+    conn.exec_driver_sql("SET LOCAL work_mem = '64MB'")
+    compiled = stmt.compile(dialect=conn.dialect)
+    driver = conn.connection.driver_connection
+    with driver.cursor() as cur:  # type: ignore[union-attr]
+        yield from cur.stream(str(compiled), compiled.params, size=STREAM_CHUNK)
 
 
 def with_key(row_json: str, key: str, value: int) -> str:
