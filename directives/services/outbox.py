@@ -16,10 +16,11 @@ from __future__ import annotations
 import json
 import re
 import secrets
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from email.utils import parseaddr
+from itertools import accumulate, pairwise
 from typing import Any, cast
 
 import psycopg
@@ -132,26 +133,34 @@ _NOT_COPYABLE = re.compile(r"[\t\n\r\\]")  # what COPY's text format would need 
 def _copy_notices(
     session: Session,
     rows: Sequence[tuple[NoticeKey, int | None]],
-    ids: Mapping[NoticeKey, int],
+    ids: Sequence[int],
     *,
     decided_on: date,
     now: datetime,
 ) -> int:
-    """COPY ``rows`` into notices (PostgreSQL); the count written, or Conflict on a key that is
-    there already (the transaction is then aborted: the caller rolls back)."""
+    """COPY ``rows`` into notices with ``ids`` (in the same order) (PostgreSQL); the count
+    written, or Conflict on a key that is there already (the transaction is then aborted: the
+    caller rolls back)."""
     tokens = {key[0] for key, _ in rows} | {key[2] for key, _ in rows}
     bad = next((t for t in tokens if _NOT_COPYABLE.search(t)), None)
     if bad is not None:  # rules are identifiers, keys ISO dates or '': never, but not silently
         raise ValueError(f"not a token: {bad!r}")
     tail = f"\t{decided_on.isoformat()}\t{now.isoformat()}\n"
+    # In the unique key's order (task first), which keeps its insertions local.
+    ordered = sorted(
+        (key[1], key, message, notice_id)
+        for (key, message), notice_id in zip(rows, ids, strict=True)
+    )
 
     def chunks() -> Iterator[str]:
-        for start in range(0, len(rows), COPY_CHUNK):
+        for start in range(0, len(ordered), COPY_CHUNK):
             lines = []
-            for (rule, task_id, key, threshold), message in rows[start : start + COPY_CHUNK]:
+            for task_id, key, message, notice_id in ordered[start : start + COPY_CHUNK]:
+                rule, _, deadline_key, threshold = key
                 carrier = r"\N" if message is None else str(message)  # \N: NULL in COPY's text
-                notice_id = ids[(rule, task_id, key, threshold)]
-                lines.append(f"{notice_id}\t{rule}\t{task_id}\t{key}\t{threshold}\t{carrier}{tail}")
+                lines.append(
+                    f"{notice_id}\t{rule}\t{task_id}\t{deadline_key}\t{threshold}\t{carrier}{tail}"
+                )
             yield "".join(lines)
 
     try:
@@ -189,30 +198,30 @@ def record(
     *,
     decided_on: date,
     now: datetime,
-    ids: Mapping[NoticeKey, int] | None = None,
-) -> dict[NoticeKey, int]:
+    ids: Sequence[int] | None = None,
+) -> list[int]:
     """Record decided notices, each with the message carrying it (None: no one to send to).
 
     Every key must be new: the decision step read them as not recorded, under the lock that
     serializes deciders (``decide.lock_deciders``). If one was recorded meanwhile all the same,
     this raises Conflict, so that the caller's transaction, its messages included, rolls back
-    rather than send a second copy. Returns the ids by key: on PostgreSQL those of ``ids``
-    (reserved with ``_reserve`` when the caller needed them first), else as assigned.
+    rather than send a second copy. Returns the notices' ids in the order of ``rows``: on
+    PostgreSQL ``ids`` (reserved with ``_reserve`` when the caller needed them first), else as
+    assigned.
     """
     if not rows:
-        return {}
+        return []
     if session.get_bind().dialect.name == "postgresql":
         if ids is None:
-            ids = dict(zip((key for key, _ in rows), _reserve(session, len(rows)), strict=True))
+            ids = _reserve(session, len(rows))
         # COPY: a first run over a large register records 100,000, and COPY writes them in
         # half the time of an INSERT … SELECT unnest. Every key is new (see above), so there is
         # no ON CONFLICT: a key recorded meanwhile violates the unique key, and that is the
-        # Conflict. In the unique key's order (task first), which keeps its insertions local.
-        ordered = sorted(rows, key=lambda r: r[0][1])
-        count = _copy_notices(session, ordered, ids, decided_on=decided_on, now=now)
-        recorded = {key: ids[key] for key, _ in rows}
+        # Conflict.
+        count = _copy_notices(session, rows, ids, decided_on=decided_on, now=now)
+        recorded = list(ids)
     else:
-        recorded = {}
+        by_key: dict[NoticeKey, int] = {}
         for start in range(0, len(rows), 500):
             values = [
                 {
@@ -237,8 +246,10 @@ def record(
                 )
             )
             for i, rule, task_id, key, threshold in session.execute(stmt):
-                recorded[(rule, task_id, key, threshold)] = i
-        count = len(recorded)
+                by_key[(rule, task_id, key, threshold)] = i
+        count = len(by_key)
+        if count == len(rows):
+            recorded = [by_key[key] for key, _ in rows]
     if count != len(rows):
         raise Conflict(f"{len(rows) - count} {_RECORDED_MEANWHILE}")
     return recorded
@@ -286,10 +297,13 @@ def enqueue(
     domain = address.partition("@")[2] or "directives.local"
     batch: list[tuple[Mail, str, list[str]]] = []
     unsent: list[NoticeKey] = []
-    for mail in mails:
+    mails = list(mails)
+    tokens = secrets.token_hex(8 * len(mails))  # one call: 8,000 messages made 8,000 syscalls
+    stamp = now.strftime(".%Y%m%d")
+    for n, mail in enumerate(mails):
         recipients = _dedupe([a for _, a in mail.to] + [a for _, a in mail.cc])
         if recipients:
-            message_id = f"<{mail.key or secrets.token_hex(8) + now.strftime('.%Y%m%d')}@{domain}>"
+            message_id = f"<{mail.key or tokens[16 * n : 16 * n + 16] + stamp}@{domain}>"
             batch.append((mail, message_id, recipients))
         else:
             unsent.extend(mail.notices)
@@ -317,10 +331,12 @@ def enqueue(
             record(session, [(k, None) for k in unsent], decided_on=decided_on, now=now)
         return []
     # The payloads list their notices' ids: PostgreSQL hands them out first; on SQLite they
-    # come with the rows, and the payloads carrying notices wait for them.
-    reserved: dict[NoticeKey, int] = {}
+    # come with the rows, and the payloads carrying notices wait for them. Either way they
+    # come in the order of ``deciding``: a message's are the slice from its offset on.
+    offsets = list(accumulate((len(mail.notices) for mail, _, _ in batch), initial=0))
+    reserved: list[int] = []
     if deciding and session.get_bind().dialect.name == "postgresql":
-        reserved = dict(zip(deciding, _reserve(session, len(deciding)), strict=True))
+        reserved = _reserve(session, len(deciding))
     waiting = bool(deciding) and not reserved
     rows = (  # formatted as they are written (on PostgreSQL, while the previous ones travel)
         {
@@ -331,15 +347,15 @@ def enqueue(
             "refused": {},
             "payload_text": "{}"
             if waiting and mail.notices
-            else _payload_text(
-                mail, name, address, message_id, [reserved[k] for k in mail.notices]
-            ),
+            else _payload_text(mail, name, address, message_id, reserved[start:end]),
             "status": "pending",
             "attempts": 0,
             "next_attempt_at": now,
             "created_at": now,
         }
-        for mail, message_id, recipients in batch
+        for (mail, message_id, recipients), (start, end) in zip(
+            batch, pairwise(offsets), strict=True
+        )
     )
     ids = _insert_messages(session, len(batch), rows)
     if deciding and decided_on is not None:
@@ -355,13 +371,10 @@ def enqueue(
         _write_payloads(
             session,
             [
-                (
-                    i,
-                    _payload_text(
-                        mail, name, address, message_id, [recorded[k] for k in mail.notices]
-                    ),
+                (i, _payload_text(mail, name, address, message_id, recorded[start:end]))
+                for i, (mail, message_id, _), (start, end) in zip(
+                    ids, batch, pairwise(offsets), strict=True
                 )
-                for i, (mail, message_id, _) in zip(ids, batch, strict=True)
                 if mail.notices
             ],
         )
@@ -374,10 +387,8 @@ def _payload_text(
 ) -> str:
     """The payload as JSON text, with the pre-rendered task rows spliced in."""
     context = mail.context
-    marker = ""
     if mail.task_json is not None:
-        marker = f"tasks-{secrets.token_hex(16)}"  # no text of the payload can hold it
-        context = {**context, "tasks": marker}
+        context = {**context, "tasks": _MARKER}
     payload = {
         "kind": mail.kind,
         "sender": {"name": name, "email": address},
@@ -390,10 +401,16 @@ def _payload_text(
         "notice_ids": [*mail.notice_ids, *recorded],
         "context": context,
     }
-    text = json.dumps(payload, ensure_ascii=False)  # UTF-8 as task_lines writes its rows
+    text = _UTF8.encode(payload)  # UTF-8 as task_lines writes its rows
     if mail.task_json is None:
         return text
-    return text.replace(f'"{marker}"', "[" + ", ".join(mail.task_json) + "]", 1)
+    return text.replace(f'"{_MARKER}"', "[" + ", ".join(mail.task_json) + "]", 1)
+
+
+# Where the task rows go in a payload's text: random, so no text of a payload can hold it.
+_MARKER = f"tasks-{secrets.token_hex(16)}"
+# json.dumps(..., ensure_ascii=False), without building an encoder per call.
+_UTF8 = json.JSONEncoder(ensure_ascii=False)
 
 
 def _payload_param(session: Session) -> Any:
@@ -438,8 +455,8 @@ def _copy_messages(session: Session, count: int, rows: Iterable[dict[str, Any]])
             row["message_id"],
             row.get("subject", ""),  # the ORM's default, which COPY does not apply
             json.dumps(row["recipients"]),
-            json.dumps(row["delivered"]),
-            json.dumps(row["refused"]),
+            json.dumps(row["delivered"]) if row["delivered"] else "[]",
+            json.dumps(row["refused"]) if row["refused"] else "{}",
             row["payload_text"],
             row["status"],
         )
