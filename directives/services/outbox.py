@@ -221,38 +221,51 @@ def record(
         count = _copy_notices(session, rows, ids, decided_on=decided_on, now=now)
         recorded = list(ids)
     else:
-        by_key: dict[NoticeKey, int] = {}
-        for start in range(0, len(rows), 500):
-            values = [
-                {
-                    "rule": rule,
-                    "task_id": task_id,
-                    "deadline_key": key,
-                    "threshold": threshold,
-                    "message_id": message_id,
-                    "decided_on": decided_on,
-                    "created_at": now,
-                }
-                for (rule, task_id, key, threshold), message_id in rows[start : start + 500]
-            ]
-            stmt = (
-                sqlite.insert(Notice)
-                .values(values)
-                .on_conflict_do_nothing(
-                    index_elements=["task_id", "rule", "deadline_key", "threshold"]
-                )
-                .returning(
-                    Notice.id, Notice.rule, Notice.task_id, Notice.deadline_key, Notice.threshold
-                )
-            )
-            for i, rule, task_id, key, threshold in session.execute(stmt):
-                by_key[(rule, task_id, key, threshold)] = i
-        count = len(by_key)
-        if count == len(rows):
-            recorded = [by_key[key] for key, _ in rows]
+        recorded = _insert_notices(session, rows, decided_on=decided_on, now=now)
+        count = len(recorded)
     if count != len(rows):
         raise Conflict(f"{len(rows) - count} {_RECORDED_MEANWHILE}")
     return recorded
+
+
+def _insert_notices(
+    session: Session,
+    rows: Sequence[tuple[NoticeKey, int | None]],
+    *,
+    decided_on: date,
+    now: datetime,
+) -> list[int]:
+    """INSERT ``rows`` into notices (SQLite): one executemany of plain tuples, the ids given
+    in order from the table's largest. Conflict on a key (or id) that is there already.
+
+    A statement with 500 rows of VALUES cost SQLAlchemy a tenth of a second to compile, every
+    time: 43 of the 49 seconds of a national first chase. SQLite has one writer at a time, so
+    the ids read here stay free; if another connection wrote meanwhile all the same, the
+    INSERT fails (busy, or a taken id) rather than write anything twice.
+    """
+    conn = session.connection()
+    table = cast(Table, Notice.__table__)
+
+    def bound(column: str, value: Any) -> Any:  # as the ORM would store it
+        process = table.c[column].type.bind_processor(conn.dialect)
+        return process(value) if process else value
+
+    day, stamp = bound("decided_on", decided_on), bound("created_at", now)
+    first = int(conn.exec_driver_sql("SELECT coalesce(max(id), 0) + 1 FROM notices").scalar_one())
+    ids = list(range(first, first + len(rows)))
+    values = [
+        (i, rule, task_id, key, threshold, message_id, day, stamp)
+        for i, ((rule, task_id, key, threshold), message_id) in zip(ids, rows, strict=True)
+    ]
+    try:
+        conn.exec_driver_sql(
+            "INSERT INTO notices (id, rule, task_id, deadline_key, threshold, message_id, "
+            "decided_on, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            values,
+        )
+    except IntegrityError:
+        raise Conflict(_RECORDED_MEANWHILE) from None
+    return ids
 
 
 @dataclass(frozen=True)
@@ -422,17 +435,52 @@ def _payload_param(session: Session) -> Any:
 
 
 def _insert_messages(session: Session, count: int, rows: Iterable[dict[str, Any]]) -> list[int]:
-    """One INSERT … RETURNING for all ``count`` rows, their payloads bound as JSON text; on
-    PostgreSQL, ids reserved first and one COPY."""
+    """The ``count`` rows, their payloads JSON text already, their ids reserved first: on
+    PostgreSQL one COPY, on SQLite one executemany."""
     if session.get_bind().dialect.name == "postgresql":
         return _copy_messages(session, count, rows)
+    # SQLite: an executemany of plain tuples, the ids given in order from the table's largest
+    # (see _insert_notices). An INSERT … RETURNING in the order of the rows ran one statement
+    # per message: 8,000 of them in a national first chase.
+    conn = session.connection()
     table = cast(Table, OutboxMessage.__table__)
-    stmt = (
-        insert(table)
-        .values(payload=_payload_param(session))
-        .returning(table.c.id, sort_by_parameter_order=True)
+    processors = {
+        c: table.c[c].type.bind_processor(conn.dialect)
+        for c in ("recipients", "delivered", "refused", "next_attempt_at", "created_at")
+    }
+
+    def bound(column: str, value: Any) -> Any:  # as the ORM would store it
+        process = processors[column]
+        return process(value) if process else value
+
+    first = int(
+        conn.exec_driver_sql("SELECT coalesce(max(id), 0) + 1 FROM outbox_messages").scalar_one()
     )
-    return list(session.scalars(stmt, list(rows)))
+    ids = list(range(first, first + count))
+    values = [
+        (
+            i,
+            row["kind"],
+            row["message_id"],
+            row.get("subject", ""),
+            bound("recipients", row["recipients"]),
+            bound("delivered", row["delivered"]),
+            bound("refused", row["refused"]),
+            row["payload_text"],  # JSON text already
+            row["status"],
+            row["attempts"],
+            bound("next_attempt_at", row["next_attempt_at"]),
+            bound("created_at", row["created_at"]),
+        )
+        for i, row in zip(ids, rows, strict=True)
+    ]
+    conn.exec_driver_sql(
+        "INSERT INTO outbox_messages (id, kind, message_id, subject, recipients, delivered, "
+        "refused, payload, status, attempts, next_attempt_at, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        values,
+    )
+    return ids
 
 
 def _copy_field(value: str) -> str:
