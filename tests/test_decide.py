@@ -83,3 +83,27 @@ def test_a_notice_recorded_meanwhile_is_a_conflict_and_nothing_of_the_run_stays(
         outbox.record(s, [(key, None) for key in keys], decided_on=day, now=NOW)
     with rt.unit_of_work() as s:
         assert s.scalar(select(func.count()).select_from(Notice)) == 1
+
+
+def test_bulk_written_notices_and_messages_store_times_as_the_orm_does(rt: Runtime) -> None:
+    """The bulk paths (COPY, or SQLite's executemany of plain tuples) store dates and times in
+    the very text the ORM writes, so that SQL comparing them as text stays right."""
+    _random_histories(rt, seed=14)
+    day = date(2026, 12, 1)
+    with rt.unit_of_work() as s:
+        keys = decide(s, day, Policy(), ALL)
+        mail = outbox.Mail(kind="overdue", to=[("Sở", "so@x.vn")], context={}, notices=keys[:2])
+        outbox.enqueue(s, [mail], sender="Văn phòng <vp@x.vn>", now=NOW, decided_on=day)
+        s.add(Notice(rule="ack", task_id=-1, deadline_key="", threshold=0, decided_on=day,
+                     created_at=NOW))  # fmt: skip
+    with rt.unit_of_work() as s:
+        conn = s.connection()
+        texts = conn.exec_driver_sql(
+            "SELECT CAST(created_at AS TEXT), CAST(decided_on AS TEXT) FROM notices ORDER BY id"
+        ).all()
+        assert len(texts) == 3
+        assert len(set(texts)) == 1, texts  # the ORM's row is the last
+        sent = conn.exec_driver_sql(
+            "SELECT CAST(created_at AS TEXT), CAST(next_attempt_at AS TEXT) FROM outbox_messages"
+        ).one()
+        assert sent == (texts[-1][0], texts[-1][0])

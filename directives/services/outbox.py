@@ -247,7 +247,7 @@ def _insert_notices(
     table = cast(Table, Notice.__table__)
 
     def bound(column: str, value: Any) -> Any:  # as the ORM would store it
-        process = table.c[column].type.bind_processor(conn.dialect)
+        process = table.c[column].type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
         return process(value) if process else value
 
     day, stamp = bound("decided_on", decided_on), bound("created_at", now)
@@ -445,7 +445,7 @@ def _insert_messages(session: Session, count: int, rows: Iterable[dict[str, Any]
     conn = session.connection()
     table = cast(Table, OutboxMessage.__table__)
     processors = {
-        c: table.c[c].type.bind_processor(conn.dialect)
+        c: table.c[c].type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
         for c in ("recipients", "delivered", "refused", "next_attempt_at", "created_at")
     }
 
