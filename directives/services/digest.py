@@ -9,11 +9,15 @@ of cells (lead agency, leader, sector): all of them for the chairman; for a vice
 their own tasks and of their sectors. So a run reads the tasks twice, whatever the number of
 leaders: one grouped scan counts each cell's tasks by kind (their standing now and a week ago,
 the eight-week series, aging, the year's on-time rate), one ranked scan keeps each cell's first
-tasks of every list; pending extension requests are ranked the same way. Python then adds up
-and merges cells, never tasks. Both scans classify tasks as ``grid_sql`` does (``classify``,
+tasks of every list; pending extension requests are ranked the same way. The database adds
+the counted kinds up per (leader, sector) group and per cell into the few figures a digest shows
+of an agency (``_agency_tests``, checked against ``_counted`` by a test); Python then adds up
+groups, never tasks, and ranks for each scope only the agencies with overdue tasks, adding up
+the figures of those it shows. Both scans classify tasks as ``grid_sql`` does (``classify``,
 checked against it by a test), but read approved extensions with one join instead of a
 subquery per use, and leave the tasks never extended nor paused free of subqueries, so that
-PostgreSQL can scan them in parallel.
+PostgreSQL can scan them in parallel; on PostgreSQL the two scans also run side by side, each on
+its own connection (``_parallel.Runner``).
 
 Days overdue are counted as the escalation rules count them, ``wd(D, d)`` from the effective
 deadline to the digest's day, so "critical" is exactly escalation level 2 and the aging buckets
@@ -31,12 +35,19 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
+    Date,
     FromClause,
+    Integer,
     Row,
     Select,
+    Text,
     and_,
+    any_,
+    bindparam,
     case,
+    cast,
     func,
     literal,
     not_,
@@ -44,17 +55,22 @@ from sqlalchemy import (
     or_,
     outerjoin,
     select,
+    text,
+    type_coerce,
     union,
     union_all,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from directives.calendar import WorkingCalendar
 from directives.db.tables import Agency, Directive, Extension, Leader, Task, TaskPause
 from directives.domain import DeadlineSpec, LeaderRole
 from directives.services import grid_sql, outbox
+from directives.services._parallel import Runner
 from directives.services.calendar import ensure_index
 from directives.services.mailing import MailSettings, line
+from directives.services.sql_arrays import pg_array
 from directives.timeliness import AGING_BUCKETS, DUE_SOON_WINDOW, Grid
 
 CRITICAL = 10  # working days overdue: escalation level 2
@@ -226,8 +242,9 @@ class _Tasks:
     approvals (``Deadlines``) and keep the pause test.
     """
 
-    def __init__(self, days: Sequence[date]) -> None:
+    def __init__(self, days: Sequence[date], session: Session) -> None:
         self.deadlines = Deadlines(days)
+        self.postgres = session.get_bind().dialect.name == "postgresql"
 
     def parts(
         self, build: Callable[[Callable[[date], Any], bool], Select[Any]]
@@ -241,11 +258,19 @@ class _Tasks:
             select(Extension.task_id).where(Extension.status == "approved"),
             select(TaskPause.task_id),
         ).subquery("special")
+        # Looked up by id, not joined: SQLite would read every task through an index and probe
+        # the ids (seconds at a million tasks), PostgreSQL scan them all to hash-join. An IN
+        # does it on SQLite; on PostgreSQL only an array, known before the scan, does.
+        listed = select(ids.c.task_id)
+        wanted = (
+            Task.id == any_(func.array(listed.scalar_subquery()))
+            if self.postgres
+            else Task.id.in_(listed)
+        )
         other = (
             build(self.deadlines.on, True)
-            .select_from(ids.join(Task, Task.id == ids.c.task_id))
-            .outerjoin(self.deadlines.approved, self.deadlines.approved.c.task_id == Task.id)
-            .where(special)
+            .select_from(self.deadlines.tasks())
+            .where(special, wanted)
         )
         return plain, other
 
@@ -257,7 +282,9 @@ def grid_by_task(session: Session, as_of: date) -> dict[int, str]:
     def grid(eff: Callable[[date], Any], pauses: bool) -> Select[Any]:
         return select(Task.id, classify(as_of, cal, eff(as_of), pauses=pauses))
 
-    return {i: str(g) for part in _Tasks([as_of]).parts(grid) for i, g in session.execute(part)}
+    return {
+        i: str(g) for part in _Tasks([as_of], session).parts(grid) for i, g in session.execute(part)
+    }
 
 
 # What a digest shows of each agency (its group of overdue tasks, its row in the table, its
@@ -298,23 +325,59 @@ def _counted(kind: int) -> tuple[str, ...]:
     return tuple(keys)
 
 
-@functools.cache
-def _agency_counted(kind: int) -> tuple[int, ...]:
-    """The places in ``_AGENCY_KEYS`` of the figures a task of ``kind`` counts in."""
-    counted = set(_counted(kind))
-    return tuple(i for i, key in enumerate(_AGENCY_KEYS) if key in counted)
+def _bits(kind: ColumnElement[int], shift: int, mask: int) -> ColumnElement[int]:
+    """``kind >> shift & mask`` in SQL (both databases have the operators)."""
+    shifted = kind.op(">>", return_type=Integer)(shift) if shift else kind
+    return shifted.op("&", return_type=Integer)(mask)
+
+
+def _agency_tests(kind: ColumnElement[int]) -> list[ColumnElement[bool]]:
+    """For each of ``_AGENCY_KEYS``, whether a task of ``kind`` counts in it: ``_counted`` in
+    SQL (a test holds the two together), so the cells' figures are added up by the database."""
+    g, aging, flags = _bits(kind, 0, 15), _bits(kind, 14, 7), _bits(kind, 17, 15)
+    overdue = g == _OVERDUE
+    fell_due = and_(_bits(flags, 0, _FELL_DUE) != 0, g.not_in(sorted(_APART_CODES)))
+    tests: dict[str, ColumnElement[bool]] = {
+        "now_overdue": overdue,
+        "critical": and_(overdue, aging >= 1),
+        **{
+            f"over_{b}": and_(overdue, aging >= level)
+            for level, b in enumerate(sorted(AGING_BUCKETS), 2)
+        },
+        "fell_due": fell_due,
+        "on_time": and_(fell_due, g.in_(sorted(_GRID_CODES["done_on_time"]))),
+        "completed_year": and_(g.in_(sorted(_DONE_CODES)), _bits(flags, 0, _DONE_THIS_YEAR) != 0),
+    }
+    return [tests[key] for key in _AGENCY_KEYS]
+
+
+def _roomy(session: Session) -> None:
+    """On PostgreSQL, memory for this transaction's scans: they group or rank a few hundred
+    thousand rows, which with the default 4 MB are sorted on disk where a hash table in memory
+    takes a third of the time."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL work_mem = '64MB'"))
 
 
 def _cell_figures(session: Session, d: _Days, cal: WorkingCalendar) -> dict[_Key, _Group]:
-    """One scan of the tasks: every figure of the digest per (agency, leader, sector) cell,
-    kept by (leader, sector) group: its tasks by kind, and per agency what a digest shows.
+    """One scan of the tasks: every figure of the digest per (leader, sector) group, and per
+    (agency, leader, sector) cell what a digest shows of an agency.
 
     The tasks are counted by kind: what the digest tells apart (their standing today and a week
     ago, at each earlier point of the series, their deadline's place among the day's cutoffs,
-    when they were done), a few dozen kinds a cell, which Python adds up.
+    when they were done), a few dozen kinds a cell. The database then adds the kinds up twice
+    in the same statement: per group (a few thousand rows, which Python turns into figures
+    with ``_counted``) and per cell into the figures of ``_AGENCY_KEYS`` (one row a cell that
+    has any), so Python never sees a row per cell and kind.
     """
     week_ago, earlier = d.week_ago, d.weeks[:-2]
     done = func.coalesce(Task.completed_on, Task.confirmed_on)
+    # Open on the day: only such a task can be overdue or due next, so the bits that say so
+    # are left at zero for the others and do not split their kinds.
+    is_open = and_(
+        or_(Task.confirmed_on.is_(None), Task.confirmed_on > d.day),
+        or_(Task.cancelled_on.is_(None), Task.cancelled_on > d.day),
+    )
 
     def kinds(eff: Callable[[date], Any], pauses: bool) -> Select[Any]:
         def grid(day: date) -> ColumnElement[Any]:
@@ -338,6 +401,7 @@ def _cell_figures(session: Session, d: _Days, cal: WorkingCalendar) -> dict[_Key
         )
         today = eff(d.day)
         aging = case(
+            (not_(is_open), 0),
             *(
                 (today <= d.aging[b], i)
                 for i, b in reversed(list(enumerate(sorted(AGING_BUCKETS), 2)))
@@ -345,14 +409,18 @@ def _cell_figures(session: Session, d: _Days, cal: WorkingCalendar) -> dict[_Key
             (today <= d.critical, 1),
             else_=0,
         )
+        fell_due_now = and_(today >= d.year_start, today <= d.day)
+        done_now = and_(done >= d.year_start, done <= d.day)
+        fell_due = case((fell_due_now, _FELL_DUE), else_=0)
+        done_this_year = case((done_now, _DONE_THIS_YEAR), else_=0)
         flags = (
-            case((and_(today >= d.day, today <= d.horizon), _DUE_NEXT), else_=0)
-            + case((and_(today >= d.year_start, today <= d.day), _FELL_DUE), else_=0)
+            case((and_(is_open, today >= d.day, today <= d.horizon), _DUE_NEXT), else_=0)
+            + fell_due
             + case(
                 (and_(Task.confirmed_on > week_ago, Task.confirmed_on <= d.day), _DONE_THIS_WEEK),
                 else_=0,
             )
-            + case((and_(done >= d.year_start, done <= d.day), _DONE_THIS_YEAR), else_=0)
+            + done_this_year
         )
         # One integer of bits (see _counted): a single grouping key, computed once a task, for
         # which PostgreSQL expects few enough groups to count them in a hash table.
@@ -363,38 +431,79 @@ def _cell_figures(session: Session, d: _Days, cal: WorkingCalendar) -> dict[_Key
             + aging * 16384
             + flags * 131072
         )
+        agency: ColumnElement[Any] = Task.lead_agency_id.expression
+        if not pauses:
+            # Most tasks were confirmed before the eight weeks, never extended: done today as a
+            # week ago, overdue at no point, neither due nor aging, not done this week. Their
+            # kind is their done standing and two flags, which SQLite computes in a third of
+            # the time of the whole expression. Those of earlier years count in no figure of
+            # their agency: counted without it, they fall into a few groups, not a cell each.
+            old = Task.confirmed_on <= earlier[0]
+            kind = case(
+                (old, grid(d.day) + _SAME * 16 + (fell_due + done_this_year) * 131072),
+                else_=kind,
+            )
+            quiet = and_(old, not_(fell_due_now), not_(done_now))
+            agency = case((quiet, null()), else_=Task.lead_agency_id)
         keys = (
-            Task.lead_agency_id.label("agency"),
+            kind.label("kind"),
+            agency.label("agency"),
             Task.leader_id.label("leader"),
             Task.sector.label("sector"),
-            kind.label("kind"),
         )
+        # The kind first: SQLite would otherwise group by reading the tasks in the order of
+        # an index on the agency, a random read of the table, three times slower than a scan.
         return (
             select(*keys, func.count().label("n"), func.min(today).label("oldest"))
             .where(Task.assigned_on <= d.day)
             .group_by(*(k.element for k in keys))
         )
 
+    k = union_all(*_Tasks(d.weeks, session).parts(kinds)).cte("kinds")
+    tests = _agency_tests(k.c.kind)
+    none = type_coerce(null(), Integer)
+    per_group = select(
+        literal(0).label("part"),
+        k.c.leader,
+        k.c.sector,
+        k.c.kind,
+        none.label("agency"),
+        cast(func.sum(k.c.n), BigInteger).label("n"),
+        *(none.label(key) for key in _AGENCY_KEYS),
+        type_coerce(null(), Date).label("oldest"),
+    ).group_by(k.c.leader, k.c.sector, k.c.kind)
+    # PostgreSQL sums a count as numeric: cast back, to get integers, not Decimals.
+    figures = [cast(func.sum(case((test, k.c.n), else_=0)), BigInteger) for test in tests]
+    per_cell = (
+        select(
+            literal(1),
+            k.c.leader,
+            k.c.sector,
+            none,
+            k.c.agency,
+            none,
+            *figures,
+            type_coerce(func.min(case((tests[_A_OVERDUE], k.c.oldest))), Date),
+        )
+        .where(k.c.agency.is_not(None))
+        .group_by(k.c.agency, k.c.leader, k.c.sector)
+        # A cell with none of these shows nothing of its agency: every figure is zero.
+        .having((figures[_A_OVERDUE] + figures[_A_FELL_DUE] + figures[_A_COMPLETED]) > 0)
+    )
     groups: dict[_Key, _Group] = {}
-    width = len(_AGENCY_KEYS)
-    for part in _Tasks(d.weeks).parts(kinds):
-        for agency, leader, sector, kind, n, oldest in session.execute(part):
-            group = groups.get((leader, sector))
-            if group is None:
-                group = groups[(leader, sector)] = _Group()
-            group.kinds[kind] = group.kinds.get(kind, 0) + n
-            figures = group.agencies.get(agency)
-            if figures is None:
-                figures = group.agencies[agency] = [0] * width
-            for i in _agency_counted(kind):
-                figures[i] += n
-            if kind & 15 == _OVERDUE and oldest is not None:
-                first = group.oldest.get(agency)
-                group.oldest[agency] = oldest if first is None else min(first, oldest)
-    for group in groups.values():
-        for kind, n in group.kinds.items():
+    _roomy(session)
+    rows = session.execute(union_all(per_group, per_cell)).all()
+    for part, leader, sector, kind, agency, n, *values, oldest in rows:
+        group = groups.get((leader, sector))
+        if group is None:
+            group = groups[(leader, sector)] = _Group()
+        if part == 0:
             for key in _counted(kind):
                 group.total[key] += n
+        else:
+            group.agencies[agency] = values
+            if oldest is not None:
+                group.overdue[agency] = (values[_A_OVERDUE], oldest)
     return groups
 
 
@@ -435,7 +544,7 @@ def _cell_lists(session: Session, d: _Days, cal: WorkingCalendar) -> list[Row[An
             ),
         )
 
-    t = union_all(*_Tasks([d.day]).parts(candidates)).subquery("t")
+    t = union_all(*_Tasks([d.day], session).parts(candidates)).subquery("t")
     rank = func.row_number().over(
         partition_by=(
             t.c.section,
@@ -459,6 +568,7 @@ def _cell_lists(session: Session, d: _Days, cal: WorkingCalendar) -> list[Row[An
     stmt = select(r.id, r.agency, r.leader, r.sector, r.eff, r.section).where(
         r.rank <= case((r.section == _LATE, GROUP_LIMIT), else_=LIST_LIMIT)
     )
+    _roomy(session)
     return list(session.execute(stmt))
 
 
@@ -492,31 +602,40 @@ def _pending_extensions(session: Session, d: _Days) -> list[Row[Any]]:
 
 
 def _shown(session: Session, ids: Iterable[int], day: date) -> dict[int, Row[Any]]:
-    """What a message shows of each listed task, by id, in chunks the databases accept."""
+    """What a message shows of each listed task, by id: on PostgreSQL in one statement with
+    the ids as one array, elsewhere in chunks the database accepts."""
     deadlines = Deadlines([day])
-    out: dict[int, Row[Any]] = {}
     wanted = sorted(set(ids))
-    for start in range(0, len(wanted), 5000):
-        stmt = (
-            select(
-                Task.id,
-                Task.code,
-                Task.content,
-                Task.lead_agency_id.label("agency"),
-                Task.stated_deadline,
-                Task.deadline_working_days,
-                Task.completed_on,
-                Task.confirmed_on,
-                deadlines.on(day).label("eff"),
-                Directive.number,
-                Directive.issued_on,
-                Directive.kind,
-            )
-            .select_from(deadlines.tasks())
-            .join(Directive, Directive.id == Task.directive_id)
-            .where(Task.id.in_(wanted[start : start + 5000]))
+    query = (
+        select(
+            Task.id,
+            Task.code,
+            Task.content,
+            Task.lead_agency_id.label("agency"),
+            Task.stated_deadline,
+            Task.deadline_working_days,
+            Task.completed_on,
+            Task.confirmed_on,
+            deadlines.on(day).label("eff"),
+            Directive.number,
+            Directive.issued_on,
+            Directive.kind,
         )
-        out |= {row.id: row for row in session.execute(stmt)}
+        .select_from(deadlines.tasks())
+        .join(Directive, Directive.id == Task.directive_id)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        # Thousands of ids bound one by one cost more to send than the query takes to run.
+        array = cast(bindparam("ids", pg_array(wanted), type_=Text), postgresql.ARRAY(BigInteger))
+        statements = [query.where(Task.id == any_(array))]
+    else:
+        statements = [
+            query.where(Task.id.in_(wanted[start : start + 5000]))
+            for start in range(0, len(wanted), 5000)
+        ]
+    out: dict[int, Row[Any]] = {}
+    for stmt in statements:
+        out |= {row.id: row for row in session.execute(stmt).all()}
     return out
 
 
@@ -529,10 +648,10 @@ class _Group:
     """The tasks of one (leader, sector): their counts, per agency what a digest shows of it,
     and the group's first tasks of each list and pending requests."""
 
-    kinds: dict[int, int] = field(default_factory=dict)  # tasks of each kind (_cell_figures)
     total: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     agencies: dict[int, list[int]] = field(default_factory=dict)  # figures of _AGENCY_KEYS
-    oldest: dict[int, date] = field(default_factory=dict)  # earliest deadline overdue, by agency
+    # Agencies with overdue tasks: how many, and the earliest effective deadline among them.
+    overdue: dict[int, tuple[int, date]] = field(default_factory=dict)
     lists: list[Row[Any]] = field(default_factory=list)
     extensions: list[Row[Any]] = field(default_factory=list)
 
@@ -551,20 +670,31 @@ class _Week:
     cal: WorkingCalendar
     mail: MailSettings
     leaders: list[Leader]
-    agencies: dict[int, Row[int, str, str]]  # id, name, code
+    agencies: dict[int, tuple[str, str]]  # name and code, by id
     groups: dict[_Key, _Group]
     shown: dict[int, Row[Any]]
     bodies: dict[frozenset[_Key], dict[str, Any] | None] = field(default_factory=dict)
     rows: dict[int, dict[str, Any]] = field(default_factory=dict)
+    days_late: dict[date, int] = field(default_factory=dict)  # wd(deadline, day), by deadline
 
     @classmethod
     def collect(cls, session: Session, day: date, mail: MailSettings) -> _Week:
         cal = ensure_index(session)
         d = _Days.of(cal, day)
-        leaders = list(session.scalars(select(Leader).order_by(Leader.code)))
-        lists = _cell_lists(session, d, cal)
-        extensions = _pending_extensions(session, d)
-        groups = _cell_figures(session, d, cal)
+        # On PostgreSQL the two scans run side by side, each on its own connection, while this
+        # one reads the rest; elsewhere one after the other (see _parallel).
+        with Runner(session) as run:
+            figures = run.submit(lambda s: _cell_figures(s, d, cal))
+            listed = run.submit(lambda s: _cell_lists(s, d, cal))
+            leaders = list(session.scalars(select(Leader).order_by(Leader.code)))
+            agencies = {
+                i: (name, code)
+                for i, name, code in session.execute(select(Agency.id, Agency.name, Agency.code))
+            }
+            extensions = _pending_extensions(session, d)
+            lists = listed.result()
+            shown = _shown(session, (r.id for r in [*lists, *extensions]), day)
+            groups = figures.result()
         for r in lists:
             groups.setdefault((r.leader, r.sector), _Group()).lists.append(r)
         for e in extensions:
@@ -574,11 +704,9 @@ class _Week:
             cal=cal,
             mail=mail,
             leaders=leaders,
-            agencies={
-                a.id: a for a in session.execute(select(Agency.id, Agency.name, Agency.code))
-            },
+            agencies=agencies,
             groups=groups,
-            shown=_shown(session, (r.id for r in [*lists, *extensions]), day),
+            shown=shown,
         )
 
     def scope(self, leader: Leader) -> frozenset[_Key]:
@@ -600,7 +728,7 @@ class _Week:
                 directive=r.number,
                 issued_on=r.issued_on,
                 kind=r.kind,
-                lead_agency=self.agencies[r.agency].name,
+                lead_agency=self.agencies[r.agency][0],
                 deadline=r.eff,
                 spec=DeadlineSpec(on=r.stated_deadline, working_days=r.deadline_working_days),
                 as_of=self.d.day,
@@ -656,22 +784,26 @@ class _Week:
         if not (total["now_overdue"] or total["due_next"] or total["completed_week"] or waiting):
             return None
         lists: dict[int, list[Row[Any]]] = defaultdict(list)
-        per_agency: dict[int, list[int]] = {}  # the figures of _AGENCY_KEYS
+        # Per agency with overdue tasks: how many, and the earliest deadline among them. Only
+        # these are ranked; the other figures are added up for the agencies shown.
+        overdue: dict[int, int] = {}
         oldest: dict[int, date] = {}
         for group in groups:
             for r in group.lists:
                 lists[r.section].append(r)
-            for agency, figures in group.agencies.items():
-                before = per_agency.get(agency)
-                per_agency[agency] = (
-                    figures
-                    if before is None
-                    else [a + b for a, b in zip(before, figures, strict=True)]
-                )
-            for agency, first in group.oldest.items():
-                before_first = oldest.get(agency)
-                oldest[agency] = first if before_first is None else min(before_first, first)
-        critical, overdue, due_next, completed = (lists[i] for i in range(4))
+            for agency, (n, first) in group.overdue.items():
+                before = oldest.get(agency)
+                if before is None:
+                    overdue[agency], oldest[agency] = n, first
+                else:
+                    overdue[agency] += n
+                    oldest[agency] = min(before, first)
+        critical, late, due_next, completed = (lists[i] for i in range(4))
+        # The agencies with the most overdue tasks: the table's first rows, the chart's bars.
+        most_overdue = heapq.nsmallest(
+            LIST_LIMIT,
+            ((-n, *self.agencies[agency_id], agency_id) for agency_id, n in overdue.items()),
+        )
         pending = sorted(
             (e for group in groups for e in group.extensions), key=lambda e: (e.requested_on, e.id)
         )
@@ -693,7 +825,7 @@ class _Week:
         return {
             "grid": grid,
             "critical": [self.task_row(i) for i in _first(critical)],
-            "overdue_by_agency": self.overdue_groups(per_agency, oldest, overdue),
+            "overdue_by_agency": self.overdue_groups(groups, overdue, oldest, late),
             "due_next": [self.task_row(i) for i in _first(due_next)],
             "completed": [self.completed_row(i) for i in latest_first[:LIST_LIMIT]],
             "extension_requests": [
@@ -705,36 +837,51 @@ class _Week:
                 }
                 for e in pending[:LIST_LIMIT]
             ],
-            "agencies": self.agency_table(per_agency),
-            "charts": self.charts(total, per_agency),
+            "agencies": self.agency_table(groups, overdue, most_overdue),
+            "charts": self.charts(total, overdue, most_overdue),
         }
+
+    def late(self, deadline: date) -> int:
+        """Working days from ``deadline`` to the day, counted once per deadline."""
+        days = self.days_late.get(deadline)
+        if days is None:
+            days = self.days_late[deadline] = self.cal.wd(deadline, self.d.day)
+        return days
+
+    @staticmethod
+    def figures(groups: list[_Group], agency_id: int) -> list[int]:
+        """The figures of ``_AGENCY_KEYS`` of one agency over ``groups``."""
+        out = [0] * len(_AGENCY_KEYS)
+        for group in groups:
+            cell = group.agencies.get(agency_id)
+            if cell is not None:
+                out = [a + b for a, b in zip(out, cell, strict=True)]
+        return out
 
     def overdue_groups(
         self,
-        per_agency: dict[int, list[int]],
+        groups: list[_Group],
+        overdue: dict[int, int],
         oldest: dict[int, date],
         listed: list[Row[Any]],
     ) -> list[dict[str, Any]]:
         """Agencies with overdue tasks, longest overdue first; the tasks not yet critical."""
-        day = self.d.day
         ranked = heapq.nsmallest(
             LIST_LIMIT,
             (
                 # The code last: two agencies may share a name (districts of different provinces).
-                (-self.cal.wd(first_due, day), -f[_A_OVERDUE], a.name, a.code, a.id)
-                for agency_id, f in per_agency.items()
-                if f[_A_OVERDUE] and (first_due := oldest.get(agency_id)) is not None
-                for a in (self.agencies[agency_id],)
+                (-self.late(oldest[agency_id]), -n, *self.agencies[agency_id], agency_id)
+                for agency_id, n in overdue.items()
             ),
         )
         tasks: dict[int, list[Row[Any]]] = defaultdict(list)
         for r in listed:
             tasks[r.agency].append(r)
-        groups: list[dict[str, Any]] = []
+        out: list[dict[str, Any]] = []
         for late, _, name, code, agency_id in ranked:
-            f = per_agency[agency_id]
+            f = self.figures(groups, agency_id)
             shown = _first(tasks[agency_id], GROUP_LIMIT)
-            groups.append(
+            out.append(
                 {
                     "agency": name,
                     "code": code,
@@ -746,30 +893,42 @@ class _Week:
                     "more": f[_A_OVERDUE] - f[_A_CRITICAL] - len(shown),
                 }
             )
-        return groups
+        return out
 
-    def agency_table(self, per_agency: dict[int, list[int]]) -> list[dict[str, Any]]:
-        """Per agency: the year's on-time rate, open overdue tasks, tasks completed this year."""
-        ranked = heapq.nsmallest(
-            LIST_LIMIT,
-            (
-                (-f[_A_OVERDUE], a.name, a.code, a.id)
-                for agency_id, f in per_agency.items()
-                if f[_A_FELL_DUE] or f[_A_OVERDUE]
-                for a in (self.agencies[agency_id],)
-            ),
-        )
+    def agency_table(
+        self,
+        groups: list[_Group],
+        overdue: dict[int, int],
+        most_overdue: list[tuple[int, str, str, int]],
+    ) -> list[dict[str, Any]]:
+        """Per agency: the year's on-time rate, open overdue tasks, tasks completed this year.
+
+        Agencies with overdue tasks come first, most first; those with none but tasks that fell
+        due this year follow by name, and are only looked for when the first do not fill it.
+        """
+        ranked = list(most_overdue)
+        if len(ranked) < LIST_LIMIT:
+            fell_due = {
+                agency_id
+                for group in groups
+                for agency_id, f in group.agencies.items()
+                if f[_A_FELL_DUE] and agency_id not in overdue
+            }
+            ranked += heapq.nsmallest(
+                LIST_LIMIT - len(ranked),
+                ((0, *self.agencies[i], i) for i in fell_due),
+            )
         rows: list[dict[str, Any]] = []
         for _, name, code, agency_id in ranked:
-            f = per_agency[agency_id]
-            fell_due, on_time = f[_A_FELL_DUE], f[_A_ON_TIME]
+            f = self.figures(groups, agency_id)
+            fell_due_n, on_time = f[_A_FELL_DUE], f[_A_ON_TIME]
             rows.append(
                 {
                     "agency": name,
                     "code": code,
-                    "fell_due": fell_due,
+                    "fell_due": fell_due_n,
                     "on_time": on_time,
-                    "on_time_rate": round(100 * on_time / fell_due, 1) if fell_due else None,
+                    "on_time_rate": round(100 * on_time / fell_due_n, 1) if fell_due_n else None,
                     "overdue": f[_A_OVERDUE],
                     "completed": f[_A_COMPLETED],
                 }
@@ -777,24 +936,21 @@ class _Week:
         return rows
 
     def charts(
-        self, total: dict[str, int], per_agency: dict[int, list[int]]
+        self,
+        total: dict[str, int],
+        overdue: dict[int, int],
+        most_overdue: list[tuple[int, str, str, int]],
     ) -> list[dict[str, Any]]:
         """Data specs of the two charts (see ``notifications.charts``); none for an empty one."""
         out: list[dict[str, Any]] = []
-        bars = [
-            (-f[_A_OVERDUE], a.name, a.code)
-            for agency_id, f in per_agency.items()
-            if f[_A_OVERDUE]
-            for a in (self.agencies[agency_id],)
-        ]
-        if bars:
-            shown = (
-                sorted(bars) if len(bars) <= CHART_BARS + 1 else heapq.nsmallest(CHART_BARS, bars)
-            )
-            labels, values = [name for _, name, _ in shown], [-n for n, _, _ in shown]
-            if len(shown) < len(bars):
+        if overdue:
+            # A bar per agency, the most overdue first; past CHART_BARS + 1 the rest share one.
+            many = len(overdue) > CHART_BARS + 1
+            shown = most_overdue[:CHART_BARS] if many else most_overdue
+            labels, values = [name for _, name, _, _ in shown], [-n for n, _, _, _ in shown]
+            if many:
                 labels.append("Các đơn vị khác")
-                values.append(-sum(n for n, _, _ in bars) - sum(values))
+                values.append(sum(overdue.values()) - sum(values))
             out.append(
                 {
                     "cid": "overdue-by-agency",
