@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Iterator
 from datetime import date, timedelta
 
 import pytest
@@ -79,3 +81,35 @@ def test_the_decision_reads_the_same_rows_in_its_own_statement(rt: Runtime) -> N
             assert rows == alone, day
             checked += len(keys)
     assert checked > 20
+
+
+def test_chunks_fetched_aside_arrive_in_order_and_an_error_reaches_the_consumer() -> None:
+    def chunks() -> Iterator[list[int]]:
+        for i in range(10):
+            yield [i, i]
+        raise RuntimeError("the database went away")
+
+    got: list[int] = []
+
+    def consume() -> None:
+        for chunk in task_lines._fetched_aside(chunks()):
+            got.extend(chunk)
+
+    with pytest.raises(RuntimeError, match="went away"):
+        consume()
+    assert got == [i for i in range(10) for _ in (0, 1)]
+
+
+def test_a_consumer_that_stops_early_stops_the_fetching_thread() -> None:
+    fetched: list[int] = []
+
+    def chunks() -> Iterator[list[int]]:
+        for i in range(1000):
+            fetched.append(i)
+            yield [i]
+
+    stream = task_lines._fetched_aside(chunks())
+    assert next(stream) == [0]
+    stream.close()  # joins the thread: it must not stay blocked on the full queue
+    assert len(fetched) < 20
+    assert not [t for t in threading.enumerate() if t.name == "task-lines-fetch"]

@@ -15,6 +15,8 @@ import json
 from collections.abc import Iterator, Sequence
 from datetime import date
 from json.encoder import encode_basestring
+from queue import Full, Queue
+from threading import Event, Thread
 from typing import Any, NamedTuple
 
 from sqlalchemy import BigInteger, Connection, Select, Text, any_, bindparam, cast, select
@@ -206,11 +208,18 @@ STREAM_CHUNK = 2000
 
 
 def _stream(conn: Connection, stmt: Select[Any]) -> Iterator[Sequence[Any]]:
-    """The rows of ``stmt``. On PostgreSQL, streamed: the server sends rows as it produces
-    them, and this process turns each chunk into task rows meanwhile, on the other core,
-    instead of waiting for the last row first (a national first chase: about 0.4 s saved)."""
+    """The rows of ``stmt``, handed over while the database computes the next ones, so that
+    this process turns each chunk into task rows meanwhile, on the other core, instead of
+    waiting for the last row first.
+
+    PostgreSQL streams them (libpq's chunked rows). SQLite computes in this process, but
+    releases the GIL while it steps: a thread fetches the chunks, and the engine's work runs
+    beside the rows' formatting (on a national register, the statement takes 1.5 s).
+    """
     if conn.dialect.name != "postgresql":
-        yield from conn.execute(stmt).all()  # one fetchall, not a fetchone per row
+        result = conn.execution_options(yield_per=STREAM_CHUNK).execute(stmt)
+        for chunk in _fetched_aside(result.partitions()):
+            yield from chunk
         return
     # The decision's few hundred thousand intermediate rows are estimated at a tenth of that:
     # with the default 4 MB the planner sorts them on disk to merge with the directives, which
@@ -220,6 +229,47 @@ def _stream(conn: Connection, stmt: Select[Any]) -> Iterator[Sequence[Any]]:
     driver = conn.connection.driver_connection
     with driver.cursor() as cur:  # type: ignore[union-attr]
         yield from cur.stream(str(compiled), compiled.params, size=STREAM_CHUNK)
+
+
+_DONE = object()
+
+
+def _fetched_aside(chunks: Iterator[Sequence[Any]]) -> Iterator[Sequence[Any]]:
+    """``chunks``, fetched by a thread a few ahead of the consumer. The connection is the
+    thread's alone until the last chunk: the consumer only formats what it is given. An error
+    in the thread is raised here; a consumer that stops early makes the thread stop."""
+    queue: Queue[Any] = Queue(maxsize=4)
+    stop = Event()
+
+    def put(item: Any) -> bool:
+        """Queue ``item`` unless the consumer stopped (then False)."""
+        while not stop.is_set():
+            try:
+                queue.put(item, timeout=0.1)
+                return True
+            except Full:
+                continue
+        return False
+
+    def fetch() -> None:
+        try:
+            for chunk in chunks:
+                if not put(chunk):
+                    return
+            put(_DONE)
+        except BaseException as exc:  # handed to the consumer, which raises it
+            put(exc)
+
+    thread = Thread(target=fetch, name="task-lines-fetch", daemon=True)
+    thread.start()
+    try:
+        while (item := queue.get()) is not _DONE:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
 
 
 def with_key(row_json: str, key: str, value: int) -> str:
