@@ -26,18 +26,14 @@ from typing import Any, cast
 import psycopg
 from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy import (
-    JSON,
     Table,
-    Text,
     and_,
-    bindparam,
     insert,
     or_,
     select,
     text,
     update,
 )
-from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -111,7 +107,17 @@ def record_notices(
 
 
 def _reserve(session: Session, count: int, table: str = "notices") -> list[int]:
-    """``count`` new ids from ``table``'s sequence (PostgreSQL)."""
+    """``count`` new ids for ``table``: from its sequence on PostgreSQL; on SQLite those after
+    its largest (one writer at a time: if another one slipped in all the same, the INSERT
+    fails on a taken id or on its stale snapshot, and nothing is written twice)."""
+    if not count:
+        return []
+    if session.get_bind().dialect.name == "sqlite":
+        first = session.connection().exec_driver_sql(
+            f"SELECT coalesce(max(id), 0) + 1 FROM {table}"
+        )
+        start = int(first.scalar_one())
+        return list(range(start, start + count))
     # The sequence named first, not per row; the ids as one text (95,000 rows cost 0.8 s).
     sequence = session.scalar(text("SELECT pg_get_serial_sequence(:table, 'id')"), {"table": table})
     joined = session.scalar(
@@ -121,7 +127,7 @@ def _reserve(session: Session, count: int, table: str = "notices") -> list[int]:
         ),
         {"seq": sequence, "n": count},
     )
-    return [int(i) for i in str(joined).split(",")] if count else []
+    return [int(i) for i in str(joined).split(",")]
 
 
 _RECORDED_MEANWHILE = (
@@ -211,9 +217,9 @@ def record(
     """
     if not rows:
         return []
+    if ids is None:
+        ids = _reserve(session, len(rows))
     if session.get_bind().dialect.name == "postgresql":
-        if ids is None:
-            ids = _reserve(session, len(rows))
         # COPY: a first run over a large register records 100,000, and COPY writes them in
         # half the time of an INSERT … SELECT unnest. Every key is new (see above), so there is
         # no ON CONFLICT: a key recorded meanwhile violates the unique key, and that is the
@@ -221,8 +227,8 @@ def record(
         count = _copy_notices(session, rows, ids, decided_on=decided_on, now=now)
         recorded = list(ids)
     else:
-        recorded = _insert_notices(session, rows, decided_on=decided_on, now=now)
-        count = len(recorded)
+        _insert_notices(session, rows, ids, decided_on=decided_on, now=now)
+        recorded, count = list(ids), len(rows)
     if count != len(rows):
         raise Conflict(f"{len(rows) - count} {_RECORDED_MEANWHILE}")
     return recorded
@@ -231,17 +237,16 @@ def record(
 def _insert_notices(
     session: Session,
     rows: Sequence[tuple[NoticeKey, int | None]],
+    ids: Sequence[int],
     *,
     decided_on: date,
     now: datetime,
-) -> list[int]:
-    """INSERT ``rows`` into notices (SQLite): one executemany of plain tuples, the ids given
-    in order from the table's largest. Conflict on a key (or id) that is there already.
+) -> None:
+    """INSERT ``rows`` into notices with ``ids`` (SQLite): one executemany of plain tuples.
+    Conflict on a key (or id) that is there already.
 
     A statement with 500 rows of VALUES cost SQLAlchemy a tenth of a second to compile, every
-    time: 43 of the 49 seconds of a national first chase. SQLite has one writer at a time, so
-    the ids read here stay free; if another connection wrote meanwhile all the same, the
-    INSERT fails (busy, or a taken id) rather than write anything twice.
+    time: 43 of the 49 seconds of a national first chase.
     """
     conn = session.connection()
     table = cast(Table, Notice.__table__)
@@ -251,8 +256,6 @@ def _insert_notices(
         return process(value) if process else value
 
     day, stamp = bound("decided_on", decided_on), bound("created_at", now)
-    first = int(conn.exec_driver_sql("SELECT coalesce(max(id), 0) + 1 FROM notices").scalar_one())
-    ids = list(range(first, first + len(rows)))
     values = [
         (i, rule, task_id, key, threshold, message_id, day, stamp)
         for i, ((rule, task_id, key, threshold), message_id) in zip(ids, rows, strict=True)
@@ -265,7 +268,6 @@ def _insert_notices(
         )
     except IntegrityError:
         raise Conflict(_RECORDED_MEANWHILE) from None
-    return ids
 
 
 @dataclass(frozen=True)
@@ -343,14 +345,10 @@ def enqueue(
         if unsent and decided_on is not None:
             record(session, [(k, None) for k in unsent], decided_on=decided_on, now=now)
         return []
-    # The payloads list their notices' ids: PostgreSQL hands them out first; on SQLite they
-    # come with the rows, and the payloads carrying notices wait for them. Either way they
-    # come in the order of ``deciding``: a message's are the slice from its offset on.
+    # The payloads list their notices' ids, so those are handed out first, in the order of
+    # ``deciding``: a message's are the slice from its offset on.
     offsets = list(accumulate((len(mail.notices) for mail, _, _ in batch), initial=0))
-    reserved: list[int] = []
-    if deciding and session.get_bind().dialect.name == "postgresql":
-        reserved = _reserve(session, len(deciding))
-    waiting = bool(deciding) and not reserved
+    reserved = _reserve(session, len(deciding))
     rows = (  # formatted as they are written (on PostgreSQL, while the previous ones travel)
         {
             "kind": mail.kind,
@@ -358,9 +356,7 @@ def enqueue(
             "recipients": recipients,
             "delivered": [],
             "refused": {},
-            "payload_text": "{}"
-            if waiting and mail.notices
-            else _payload_text(mail, name, address, message_id, reserved[start:end]),
+            "payload_text": _payload_text(mail, name, address, message_id, reserved[start:end]),
             "status": "pending",
             "attempts": 0,
             "next_attempt_at": now,
@@ -372,24 +368,13 @@ def enqueue(
     )
     ids = _insert_messages(session, len(batch), rows)
     if deciding and decided_on is not None:
-        recorded = record(
+        record(
             session,
             [(k, i) for i, (mail, _, _) in zip(ids, batch, strict=True) for k in mail.notices]
             + [(k, None) for k in unsent],
             decided_on=decided_on,
             now=now,
-            ids=reserved or None,
-        )
-    if waiting:
-        _write_payloads(
-            session,
-            [
-                (i, _payload_text(mail, name, address, message_id, recorded[start:end]))
-                for i, (mail, message_id, _), (start, end) in zip(
-                    ids, batch, pairwise(offsets), strict=True
-                )
-                if mail.notices
-            ],
+            ids=reserved,
         )
     _attach(session, [(i, mail.notice_ids) for i, (mail, _, _) in zip(ids, batch, strict=True)])
     return ids
@@ -424,14 +409,6 @@ def _payload_text(
 _MARKER = f"tasks-{secrets.token_hex(16)}"
 # json.dumps(..., ensure_ascii=False), without building an encoder per call.
 _UTF8 = json.JSONEncoder(ensure_ascii=False)
-
-
-def _payload_param(session: Session) -> Any:
-    """The payload bound as JSON text (SQLite's JSON is text already; its CAST is numeric)."""
-    payload: Any = bindparam("payload_text", type_=Text)
-    if session.get_bind().dialect.name == "postgresql":
-        payload = sql_cast(payload, JSON)
-    return payload
 
 
 def _insert_messages(session: Session, count: int, rows: Iterable[dict[str, Any]]) -> list[int]:
@@ -533,16 +510,6 @@ def _copy_messages(session: Session, count: int, rows: Iterable[dict[str, Any]])
     except psycopg.errors.UniqueViolation as exc:  # a keyed message enqueued meanwhile
         raise IntegrityError("COPY outbox_messages", None, exc) from None
     return ids
-
-
-def _write_payloads(session: Session, payloads: Sequence[tuple[int, str]]) -> None:
-    if not payloads:
-        return
-    table = cast(Table, OutboxMessage.__table__)
-    stmt = (
-        update(table).where(table.c.id == bindparam("mid")).values(payload=_payload_param(session))
-    )
-    session.execute(stmt, [{"mid": i, "payload_text": p} for i, p in payloads])
 
 
 def _attach(session: Session, carried: Sequence[tuple[int, Sequence[int]]]) -> None:
