@@ -19,7 +19,19 @@ from queue import Full, Queue
 from threading import Event, Thread
 from typing import Any, NamedTuple
 
-from sqlalchemy import BigInteger, Connection, Select, Text, any_, bindparam, cast, select
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Date,
+    Select,
+    String,
+    Text,
+    any_,
+    bindparam,
+    cast,
+    select,
+    type_coerce,
+)
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
@@ -55,6 +67,18 @@ def _members(**values: Any) -> str:
     return json.dumps(values, ensure_ascii=False)[1:-1]
 
 
+def _day(value: date | str | None) -> date | None:
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _dates_as_text(conn: Connection, columns: Sequence[Any]) -> list[Any]:
+    """``columns``, those of dates read as the text SQLite stores (``_Rows`` converts each
+    distinct one once); as they are elsewhere."""
+    if conn.dialect.name != "sqlite":
+        return list(columns)
+    return [type_coerce(c, String) if isinstance(c.type, Date) else c for c in columns]
+
+
 class _Rows:
     """Builds the rows of one day, remembering the pieces that tasks share."""
 
@@ -66,15 +90,22 @@ class _Rows:
         self.link = f"{app_url.rstrip('/')}/tasks/" if app_url else ""
         self.agencies = {i: _members(lead_agency=name) for i, name in agencies.items()}
         self.kinds = {k.value: _text(k.label) for k in DirectiveKind}
-        self.deadlines: dict[tuple[date | None, date | None, int | None], str] = {}
+        self.deadlines: dict[tuple[date | str | None, date | str | None, int | None], str] = {}
         self.counts: dict[date | None, str] = {None: '"days_left": null, "days_late": null'}
         self.texts: dict[tuple[date | None, int | None], str] = {}
         self.orders: dict[date | None, str] = {}
+        self.dates: dict[date | str | None, date | None] = {None: None}
 
-    def _deadline(self, deadline: date | None, stated: date | None, wdays: int | None) -> str:
-        key = (deadline, stated, wdays)
+    def _deadline(
+        self, raw: date | str | None, raw_stated: date | str | None, wdays: int | None
+    ) -> str:
+        """The deadline's members; dates as the database gave them (SQLite: ISO text, left
+        unconverted in the statement: its per-value parsing cost a third of a second)."""
+        key = (raw, raw_stated, wdays)
         piece = self.deadlines.get(key)
         if piece is None:
+            deadline, stated = _day(raw), _day(raw_stated)
+            self.dates[raw] = deadline
             # Many deadlines are distinct; their parts much less so: each is computed once.
             counts = self.counts.get(deadline)
             if counts is None:
@@ -113,14 +144,15 @@ class _Rows:
         link = _text(self.link + code) if self.link else '""'
         order = self.orders.get(deadline)
         if order is None:  # an ISO date has a fixed width: text order is (date, code) order
-            order = self.orders[deadline] = (deadline or self.day).isoformat()
-        text = (
+            order = self.orders[deadline] = str(deadline or self.day)
+        when = self._deadline(deadline, stated, wdays)
+        text = (  # str() of a date is its ISO form, as SQLite's text of one is
             f'{{"code": {_text(code)}, "content": {_text(content)}, '
-            f'"directive": {_text(number)}, "directive_date": "{issued.isoformat()}", '
+            f'"directive": {_text(number)}, "directive_date": "{issued}", '
             f'"directive_kind": {self.kinds[kind]}, {self.agencies[lead]}, '
-            f'{self._deadline(deadline, stated, wdays)}, "link": {link}}}'
+            f'{when}, "link": {link}}}'
         )
-        return TaskLine(tid, code, deadline, lead, leader, officer, text, order + code)
+        return TaskLine(tid, code, self.dates[deadline], lead, leader, officer, text, order + code)
 
 
 _COLUMNS = (
@@ -156,7 +188,10 @@ def read_lines(
     """The rows of ``task_ids`` as of ``day``, by task id."""
     if not task_ids:
         return {}
-    query = select(*_COLUMNS).join(Directive, Directive.id == Task.directive_id)
+    conn = session.connection()  # Core rows: the ORM's result processing costs, per row
+    query = select(*_dates_as_text(conn, _COLUMNS)).join(
+        Directive, Directive.id == Task.directive_id
+    )
     if session.get_bind().dialect.name == "postgresql":
         ids = cast(bindparam("ids", pg_array(task_ids), type_=Text), postgresql.ARRAY(BigInteger))
         statements = [query.where(Task.id == any_(ids))]
@@ -165,7 +200,6 @@ def read_lines(
     names = dict(session.execute(select(Agency.id, Agency.name)).all())
     rows = _Rows(day, cal, app_url, names)
     out: dict[int, TaskLine] = {}
-    conn = session.connection()  # Core rows: the ORM's result processing costs, per row
     for stmt in statements:
         for values in conn.execute(stmt).all():  # one fetchall, not a fetchone per row
             out[values[0]] = rows.row(values)
@@ -186,8 +220,10 @@ def read_decided(
     sub = decided.subquery()
     rule, task_id, key, threshold, *carried = sub.c
     *line_columns, directive_id = carried
+    conn = session.connection()
+    columns = _dates_as_text(conn, [*line_columns, *_DIRECTIVE_COLUMNS])
     stmt = (
-        select(rule, key, threshold, task_id, *line_columns, *_DIRECTIVE_COLUMNS)
+        select(rule, key, threshold, task_id, *columns)
         .select_from(sub)
         .join(Directive, Directive.id == directive_id)
     )
@@ -195,7 +231,7 @@ def read_decided(
     rows = _Rows(day, cal, app_url, names)
     keys: list[tuple[str, int, str, int]] = []
     out: dict[int, TaskLine] = {}
-    for values in _stream(session.connection(), stmt):
+    for values in _stream(conn, stmt):
         tid = values[3]
         keys.append((values[0], tid, values[1], values[2]))
         if tid not in out:
