@@ -36,7 +36,7 @@ def test_empty_database_upgrades_to_head_and_matches_the_models(empty_url: str) 
     engine = make_engine(empty_url)
     assert migrate.current_revision(engine) is None
     migrate.upgrade(engine)
-    assert migrate.current_revision(engine) == migrate.head_revision() == "0008"
+    assert migrate.current_revision(engine) == migrate.head_revision() == "0009"
     assert migrate.schema_drift(engine) == []
     indexes = {ix["name"] for ix in inspect(engine).get_indexes("tasks")}
     assert {

@@ -109,6 +109,8 @@ class Task(Base):
             sqlite_where=text(OPEN_STATES_SQL),
             postgresql_where=text(OPEN_STATES_SQL),
         ),
+        # The decision's open tasks: no confirmation, or one after the day (migration 0009).
+        Index("ix_tasks_confirmed_on", "confirmed_on"),
         Index("ix_tasks_agency_state_deadline", "lead_agency_id", "state", "deadline"),
         Index("ix_tasks_leader_state_deadline", "leader_id", "state", "deadline"),
         Index("ix_tasks_directive_position", "directive_id", "position", unique=True),
