@@ -13,6 +13,7 @@ from sqlalchemy import select
 from directives.db.tables import Task
 from directives.runtime import Runtime
 from directives.services import task_lines
+from directives.services.aside import fetched_aside
 from directives.services.calendar import load_calendar
 from directives.services.history import apply_history
 from directives.services.mailing import task_line
@@ -92,7 +93,7 @@ def test_chunks_fetched_aside_arrive_in_order_and_an_error_reaches_the_consumer(
     got: list[int] = []
 
     def consume() -> None:
-        for chunk in task_lines._fetched_aside(chunks()):
+        for chunk in fetched_aside(chunks()):
             got.extend(chunk)
 
     with pytest.raises(RuntimeError, match="went away"):
@@ -108,8 +109,8 @@ def test_a_consumer_that_stops_early_stops_the_fetching_thread() -> None:
             fetched.append(i)
             yield [i]
 
-    stream = task_lines._fetched_aside(chunks())
+    stream = fetched_aside(chunks())
     assert next(stream) == [0]
     stream.close()  # joins the thread: it must not stay blocked on the full queue
     assert len(fetched) < 20
-    assert not [t for t in threading.enumerate() if t.name == "task-lines-fetch"]
+    assert not [t for t in threading.enumerate() if t.name == "fetched-aside"]

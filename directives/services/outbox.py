@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -40,6 +41,7 @@ from sqlalchemy.orm import Session
 
 from directives.db.outbox_tables import DeliveryAttempt, Notice, OutboxMessage, message_notices
 from directives.errors import Conflict, NotFound
+from directives.services.aside import fetched_aside
 
 CLAIM_LEASE = timedelta(minutes=10)
 MAX_ATTEMPTS = 8
@@ -434,29 +436,46 @@ def _insert_messages(session: Session, count: int, rows: Iterable[dict[str, Any]
         conn.exec_driver_sql("SELECT coalesce(max(id), 0) + 1 FROM outbox_messages").scalar_one()
     )
     ids = list(range(first, first + count))
-    values = [
-        (
-            i,
-            row["kind"],
-            row["message_id"],
-            row.get("subject", ""),
-            bound("recipients", row["recipients"]),
-            bound("delivered", row["delivered"]),
-            bound("refused", row["refused"]),
-            row["payload_text"],  # JSON text already
-            row["status"],
-            row["attempts"],
-            bound("next_attempt_at", row["next_attempt_at"]),
-            bound("created_at", row["created_at"]),
+
+    def chunks() -> Iterator[list[tuple[Any, ...]]]:
+        chunk: list[tuple[Any, ...]] = []
+        for i, row in zip(ids, rows, strict=True):
+            chunk.append(
+                (
+                    i,
+                    row["kind"],
+                    row["message_id"],
+                    row.get("subject", ""),
+                    bound("recipients", row["recipients"]),
+                    bound("delivered", row["delivered"]),
+                    bound("refused", row["refused"]),
+                    row["payload_text"],  # JSON text already
+                    row["status"],
+                    row["attempts"],
+                    bound("next_attempt_at", row["next_attempt_at"]),
+                    bound("created_at", row["created_at"]),
+                )
+            )
+            if len(chunk) == COPY_CHUNK // 10:
+                yield chunk
+                chunk = []
+        yield chunk
+
+    # The rows (their payloads) are formatted by a thread while SQLite writes the previous
+    # ones, which it does without the GIL.
+    values = (v for chunk in fetched_aside(chunks()) for v in chunk)
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.executemany(
+            "INSERT INTO outbox_messages (id, kind, message_id, subject, recipients, delivered, "
+            "refused, payload, status, attempts, next_attempt_at, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            values,
         )
-        for i, row in zip(ids, rows, strict=True)
-    ]
-    conn.exec_driver_sql(
-        "INSERT INTO outbox_messages (id, kind, message_id, subject, recipients, delivered, "
-        "refused, payload, status, attempts, next_attempt_at, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        values,
-    )
+    except sqlite3.IntegrityError as exc:  # a keyed message enqueued meanwhile
+        raise IntegrityError("INSERT INTO outbox_messages", None, exc) from None
+    finally:
+        cursor.close()
     return ids
 
 

@@ -15,8 +15,6 @@ import json
 from collections.abc import Iterator, Sequence
 from datetime import date
 from json.encoder import encode_basestring
-from queue import Full, Queue
-from threading import Event, Thread
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
@@ -38,6 +36,7 @@ from sqlalchemy.orm import Session
 from directives.calendar import WorkingCalendar
 from directives.db.tables import Agency, Directive, Task
 from directives.domain import DeadlineSpec, DirectiveKind
+from directives.services.aside import fetched_aside
 from directives.services.sql_arrays import pg_array
 
 CHUNK = 5000  # ids per IN list on SQLite (PostgreSQL takes one array)
@@ -254,7 +253,7 @@ def _stream(conn: Connection, stmt: Select[Any]) -> Iterator[Sequence[Any]]:
     """
     if conn.dialect.name != "postgresql":
         result = conn.execution_options(yield_per=STREAM_CHUNK).execute(stmt)
-        for chunk in _fetched_aside(result.partitions()):
+        for chunk in fetched_aside(result.partitions()):
             yield from chunk
         return
     # The decision's few hundred thousand intermediate rows are estimated at a tenth of that:
@@ -265,47 +264,6 @@ def _stream(conn: Connection, stmt: Select[Any]) -> Iterator[Sequence[Any]]:
     driver = conn.connection.driver_connection
     with driver.cursor() as cur:  # type: ignore[union-attr]
         yield from cur.stream(str(compiled), compiled.params, size=STREAM_CHUNK)
-
-
-_DONE = object()
-
-
-def _fetched_aside(chunks: Iterator[Sequence[Any]]) -> Iterator[Sequence[Any]]:
-    """``chunks``, fetched by a thread a few ahead of the consumer. The connection is the
-    thread's alone until the last chunk: the consumer only formats what it is given. An error
-    in the thread is raised here; a consumer that stops early makes the thread stop."""
-    queue: Queue[Any] = Queue(maxsize=4)
-    stop = Event()
-
-    def put(item: Any) -> bool:
-        """Queue ``item`` unless the consumer stopped (then False)."""
-        while not stop.is_set():
-            try:
-                queue.put(item, timeout=0.1)
-                return True
-            except Full:
-                continue
-        return False
-
-    def fetch() -> None:
-        try:
-            for chunk in chunks:
-                if not put(chunk):
-                    return
-            put(_DONE)
-        except BaseException as exc:  # handed to the consumer, which raises it
-            put(exc)
-
-    thread = Thread(target=fetch, name="task-lines-fetch", daemon=True)
-    thread.start()
-    try:
-        while (item := queue.get()) is not _DONE:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        thread.join()
 
 
 def with_key(row_json: str, key: str, value: int) -> str:
