@@ -23,7 +23,7 @@ from directives.reminders import CHASE_RULES, ESCALATION_RULES
 from directives.runtime import Runtime
 from directives.services.calendar import ensure_index
 from directives.services.decide import decide, decide_with_lines, lock_deciders
-from directives.services.mailing import MailSettings, notify_due
+from directives.services.mailing import Grouping, MailSettings, notify_due
 
 
 @dataclass
@@ -77,8 +77,9 @@ def _decide_and_enqueue(
         lock_deciders(s)
         mail = MailSettings.from_settings(rt.settings)
         cal = ensure_index(s)
+        grouped = Grouping()  # as the rows stream in, while the database computes the next
         new, lines = decide_with_lines(
-            s, summary.as_of, policy, rules, cal=cal, app_url=mail.app_url
+            s, summary.as_of, policy, rules, cal=cal, app_url=mail.app_url, on_row=grouped.add
         )
         summary.notices.update(rule for rule, _, _, _ in new)
         summary.messages = len(
@@ -91,6 +92,7 @@ def _decide_and_enqueue(
                 office_chief=chief if chief and chief[1] else None,
                 task_rows=lines,
                 cal=cal,
+                grouped=grouped,
             )
         )
     return summary

@@ -8,7 +8,7 @@ them with their messages. No Python loop touches the tasks that are not due.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
@@ -203,6 +203,7 @@ def decide_with_lines(
     *,
     cal: WorkingCalendar,
     app_url: str,
+    on_row: Callable[[NoticeKey, task_lines.TaskLine], None] | None = None,
 ) -> tuple[list[NoticeKey], dict[int, task_lines.TaskLine]]:
     """``decide``, and in the same statement the task rows of the messages (``task_lines``):
     a first chase over a large register saves a second read of 100,000 tasks."""
@@ -211,4 +212,4 @@ def decide_with_lines(
     # The task columns of the rows come with the decision, from its one scan of the tasks:
     # joining 95,000 decided rows back to a million tasks cost a third of the statement.
     fresh = _fresh(day, cal.ordinal(day), policy, rules, task_lines.CARRIED)
-    return task_lines.read_decided(session, fresh, day=day, cal=cal, app_url=app_url)
+    return task_lines.read_decided(session, fresh, day=day, cal=cal, app_url=app_url, on_row=on_row)

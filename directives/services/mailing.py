@@ -217,6 +217,30 @@ _KINDS = {
 }
 
 
+class Grouping:
+    """Decided notices grouped by message (kind and recipient), one at a time, so that the
+    grouping can run while the decision streams its rows (``decide_with_lines``' ``on_row``).
+    Chases, reminders and nudges go to the lead agency, the first escalation to its head, the
+    second to the leader in charge; one without a leader is recorded unsent."""
+
+    def __init__(self) -> None:
+        self.groups: dict[tuple[str, str, int], list[tuple[outbox.NoticeKey, TaskLine, int]]] = (
+            defaultdict(list)
+        )
+        self.unsent: list[outbox.NoticeKey] = []  # recorded all the same, not decided again
+
+    def add(self, notice: outbox.NoticeKey, task: TaskLine) -> None:
+        rule, _, _, threshold = notice
+        kind = _KINDS.get(rule) or ("due_today" if threshold == 0 else "due_soon")
+        if kind == "escalate_leader":
+            if task.leader_id is None:
+                self.unsent.append(notice)
+                return
+            self.groups[(kind, "leader", task.leader_id)].append((notice, task, threshold))
+        else:
+            self.groups[(kind, "agency", task.lead_agency_id)].append((notice, task, threshold))
+
+
 def notify_due(
     session: Session,
     notices: Sequence[outbox.NoticeKey],
@@ -227,9 +251,11 @@ def notify_due(
     office_chief: tuple[str, str] | None = None,
     task_rows: dict[int, TaskLine] | None = None,
     cal: WorkingCalendar | None = None,
+    grouped: Grouping | None = None,
 ) -> list[int]:
     """Enqueue the messages for newly decided notices, recording the notices with them: one
-    message per kind and recipient. ``task_rows``: the task rows, if the decision read them.
+    message per kind and recipient. ``task_rows``: the task rows, if the decision read them;
+    ``grouped``: the notices grouped already, as the decision streamed them.
 
     An agency with twelve overdue tasks gets one chase listing twelve. Chases, reminders and
     nudges go to the lead agency (copy: the officers following those tasks); the first
@@ -249,22 +275,11 @@ def notify_due(
             cal=cal or load_calendar(session),
             app_url=mail.app_url,
         )
-    groups: dict[tuple[str, str, int], list[tuple[outbox.NoticeKey, TaskLine, int]]] = defaultdict(
-        list
-    )
-    unsent: list[outbox.NoticeKey] = []  # recorded all the same, so not decided again
-    for notice in notices:
-        rule, task_id, _, threshold = notice
-        task = tasks[task_id]
-        kind = _KINDS.get(rule) or ("due_today" if threshold == 0 else "due_soon")
-        if kind == "escalate_leader":
-            if task.leader_id is None:
-                unsent.append(notice)
-                continue
-            key = (kind, "leader", task.leader_id)
-        else:
-            key = (kind, "agency", task.lead_agency_id)
-        groups[key].append((notice, task, threshold))
+    if grouped is None:
+        grouped = Grouping()
+        for notice in notices:
+            grouped.add(notice, tasks[notice[1]])
+    groups, unsent = grouped.groups, grouped.unsent
     # Officers as plain tuples, in the order of their codes: 8,000 messages look them up.
     following = {o.id: (o.code, o.name, o.email) for o in officers.values()}
     mails = []

@@ -12,7 +12,7 @@ equal), the text what ``json.dumps`` would write.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from json.encoder import encode_basestring
 from typing import Any, NamedTuple
@@ -212,10 +212,12 @@ def read_decided(
     day: date,
     cal: WorkingCalendar,
     app_url: str,
+    on_row: Callable[[tuple[str, int, str, int], TaskLine], None] | None = None,
 ) -> tuple[list[tuple[str, int, str, int]], dict[int, TaskLine]]:
     """The rows of ``decided`` (rule, task id, deadline key, threshold, then the ``CARRIED``
     task columns), and the row of each of their tasks as of ``day``, by task id: one statement
-    for both."""
+    for both. ``on_row`` is called with each decided key and its task's row as they stream in
+    (while the database computes the next ones)."""
     sub = decided.subquery()
     rule, task_id, key, threshold, *carried = sub.c
     *line_columns, directive_id = carried
@@ -232,9 +234,13 @@ def read_decided(
     out: dict[int, TaskLine] = {}
     for values in _stream(conn, stmt):
         tid = values[3]
-        keys.append((values[0], tid, values[1], values[2]))
-        if tid not in out:
-            out[tid] = rows.row(values[3:])
+        notice = (values[0], tid, values[1], values[2])
+        keys.append(notice)
+        line = out.get(tid)
+        if line is None:
+            line = out[tid] = rows.row(values[3:])
+        if on_row is not None:
+            on_row(notice, line)
     return keys, out
 
 
