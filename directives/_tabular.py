@@ -7,16 +7,17 @@ import functools
 import io
 import re
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from python_calamine import CalamineError, CalamineWorkbook
 
 from directives.errors import ImportFileError, InvalidInput, RowError
 from directives.filecheck import check_import_file
+from directives.gcpause import paused_gc
 
 Cell = str | int | float | bool | date | datetime | time | timedelta
 T = TypeVar("T")
@@ -316,13 +317,46 @@ class RowReader:
             return fallback
 
 
-def read_records(path: Path, columns: Sequence[Column], build: Callable[[RowReader], T]) -> list[T]:
-    """Build one record per non-blank row, or raise ImportFileError listing every bad row."""
+def read_records(
+    path: Path,
+    columns: Sequence[Column],
+    build: Callable[[RowReader], T],
+    *,
+    parsers: Mapping[str, Callable[[Cell], Any]] | None = None,
+    assemble: Callable[[int, tuple[Any, ...]], T | None] | None = None,
+) -> list[T]:
+    """Build one record per non-blank row, or raise ImportFileError listing every bad row.
+
+    With ``parsers`` (one for each of ``columns``, the ones ``build`` reads them with) and
+    ``assemble``, each column's distinct cells are parsed once for the whole file, and a row
+    whose cells all read cleanly is put together by ``assemble`` from its row number and values
+    (in the order of ``parsers``). A row with a faulty cell, or one ``assemble`` declines by
+    returning None, goes through ``build``, which reports its faults.
+    """
+    with paused_gc():  # the rows are many objects and no garbage
+        return _records(path, columns, build, parsers, assemble)
+
+
+def _records(
+    path: Path,
+    columns: Sequence[Column],
+    build: Callable[[RowReader], T],
+    parsers: Mapping[str, Callable[[Cell], Any]] | None,
+    assemble: Callable[[int, tuple[Any, ...]], T | None] | None,
+) -> list[T]:
     table = read_table(path)
     layout = resolve_columns(table, columns)
+    clean: list[tuple[Any, ...] | None] | None = None
+    if parsers is not None and assemble is not None:
+        clean = _parsed_rows(table, layout, parsers)
     errors: list[RowError] = []
     records: list[T] = []
-    for number, cells in table.rows:
+    for i, (number, cells) in enumerate(table.rows):
+        if clean is not None and assemble is not None and (values := clean[i]) is not None:
+            record = assemble(number, values)
+            if record is not None:
+                records.append(record)
+                continue
         reader = RowReader(number, cells, layout, errors)
         record = build(reader)
         if not reader.failed:
@@ -332,3 +366,59 @@ def read_records(path: Path, columns: Sequence[Column], build: Callable[[RowRead
     if errors:
         raise ImportFileError(table.source, errors[:MAX_ERRORS])
     return records
+
+
+_FAULT: Any = object()  # a cell that RowReader must read, to report what is wrong with it
+
+
+def _parsed_rows(
+    table: Table, layout: Layout, parsers: Mapping[str, Callable[[Cell], Any]]
+) -> list[tuple[Any, ...] | None]:
+    """Each row's parsed values, or None where a cell has a fault that RowReader would record.
+
+    Column by column, each distinct cell once: a file repeats its directives, codes, dates and
+    labels on every row, and a row at a time cost more than reading the file.
+    """
+    unparsed = set(layout.columns) - set(parsers)
+    if unparsed:
+        raise ValueError(f"no parser for {', '.join(sorted(unparsed))}")
+    rows = [cells for _, cells in table.rows]
+    width = max([len(table.headers), *map(len, rows)])
+    if any(len(cells) < width for cells in rows):  # a CSV row may stop short
+        rows = [[*cells, *[""] * (width - len(cells))] for cells in rows]
+    grid = list(zip(*rows, strict=True)) or [()] * width  # the columns, left to right
+    blank = ("",) * len(rows)
+    faulty: set[int] = set()
+    for index, column in enumerate(grid):
+        if index not in layout.keys:  # a cell under no header, as RowReader refuses it
+            faulty.update(i for i, cell in enumerate(column) if not is_blank(cell))
+    columns: list[list[Any]] = []
+    for key, parse in parsers.items():
+        required = layout.columns[key].missing is not None
+        position = layout.positions.get(key)
+        column = blank if position is None else grid[position]
+        # 1, 1.0 and True are equal keys but not equal cells: only text is its own key.
+        cells: Sequence[Any] = column
+        if set(map(type, column)) - {str}:
+            cells = [v if v.__class__ is str else (v.__class__, v) for v in column]
+        answers = {
+            cell: _answer(cell if cell.__class__ is str else cell[1], parse, required)
+            for cell in dict.fromkeys(cells)
+        }
+        parsed = list(map(answers.__getitem__, cells))
+        if any(answer is _FAULT for answer in answers.values()):
+            faulty.update(i for i, answer in enumerate(parsed) if answer is _FAULT)
+        columns.append(parsed)
+    return [None if i in faulty else values for i, values in enumerate(zip(*columns, strict=True))]
+
+
+def _answer(cell: Cell, parse: Callable[[Cell], Any], required: bool) -> Any:
+    """What ``parse`` reads in the cell, or ``_FAULT`` where RowReader would record an error."""
+    if isinstance(cell, str) and (len(cell) > MAX_CELL_CHARS or "\x00" in cell):
+        return _FAULT
+    if required and is_blank(cell):
+        return _FAULT
+    try:
+        return parse(cell)
+    except ValueError:
+        return _FAULT

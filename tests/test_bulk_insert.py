@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import insert, select
-from sqlalchemy.exc import DataError
+from sqlalchemy import insert, select, text
+from sqlalchemy.exc import DataError, IntegrityError
 
 from directives.db.tables import Agency
 from directives.runtime import Runtime
-from directives.services.bulk_insert import insert_rows, reused_key_checks
+from directives.services.bulk_insert import insert_rows, reused_key_checks, write_rows
 
 AWKWARD = [
     'Sở "Xây dựng"',
@@ -99,3 +99,82 @@ def test_the_plan_cache_setting_is_put_back(rt: Runtime) -> None:
         with reused_key_checks(conn):
             assert conn.exec_driver_sql(show).scalar_one() == "auto"
         assert conn.exec_driver_sql(show).scalar_one() == before
+
+
+# write_rows: COPY on PostgreSQL, executemany on SQLite, ids given.
+
+COPY_AWKWARD = [
+    *AWKWARD,
+    "tab\there",
+    "carriage\rreturn",
+    "\\N",  # COPY's NULL marker, as text
+    "\\.",  # COPY's end-of-data marker, as text
+    "trailing backslash\\",
+    "Nghị quyết số 12/2024/NQ-HĐND về “đầu tư công” — tỉnh Bình An",
+]
+
+
+def test_written_rows_read_back_as_written_awkward_text_nulls_json_and_flags(
+    rt: Runtime,
+) -> None:
+    names = ("id", "code", "name", "kind", "focal_emails", "head_name", "head_email", "active")
+    rows = [
+        (
+            100 + i,
+            f"DV{i:02d}",
+            name,
+            "department",
+            [f"vt{i}@x.vn", 'a"b\\c\td', name],
+            None if i % 3 else name,
+            None,
+            i % 2 == 0,
+        )
+        for i, name in enumerate(COPY_AWKWARD)
+    ]
+    with rt.unit_of_work() as s:
+        write_rows(s, Agency, names, rows)
+        write_rows(s, Agency, names, [])
+    with rt.unit_of_work() as s:
+        stored = {a.id: a for a in s.scalars(select(Agency))}
+    assert sorted(stored) == [r[0] for r in rows]
+    for row in rows:
+        a = stored[row[0]]
+        got = (a.id, a.code, a.name, a.kind, a.focal_emails, a.head_name, a.head_email, a.active)
+        assert got == row
+
+
+def test_written_json_is_the_text_the_orm_writes(rt: Runtime) -> None:
+    document = ["vt@x.vn", 'a"b\\c', "Sở Tài chính"]
+    with rt.unit_of_work() as s:
+        s.execute(insert(Agency), [{**agency(1, "Qua ORM", None), "focal_emails": document}])
+        row = (2, "DV02", "Qua COPY", "department", document, None, None, False)
+        names = ("id", "code", "name", "kind", "focal_emails", "head_name", "head_email", "active")
+        write_rows(s, Agency, names, [row])
+        texts = dict(s.execute(text("SELECT code, CAST(focal_emails AS TEXT) FROM agencies")).all())
+    assert texts["DV01"] == texts["DV02"]
+
+
+def test_a_refused_row_raises_the_sqlalchemy_error_and_leaves_nothing(rt: Runtime) -> None:
+    names = ("id", "code", "name", "kind", "focal_emails", "head_name", "head_email", "active")
+    good = [(i, f"DV{i:02d}", "Sở", "department", [], None, None, True) for i in range(1, 4)]
+    twin = (9, "DV02", "Sở trùng mã", "department", [], None, None, True)
+    with pytest.raises(IntegrityError), rt.unit_of_work() as s:
+        write_rows(s, Agency, names, [*good, twin])
+    with rt.unit_of_work() as s:
+        assert list(s.scalars(select(Agency.code))) == []
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_an_overlong_written_value_is_refused_not_cut_on_postgresql(rt: Runtime) -> None:
+    names = ("id", "code", "name", "kind", "focal_emails", "head_name", "head_email", "active")
+    row = (1, "DV01", "x" * 301, "department", [], None, None, True)
+    with pytest.raises(DataError, match="character varying"), rt.unit_of_work() as s:
+        write_rows(s, Agency, names, [row])
+
+
+def test_written_rows_must_give_the_columns_with_python_side_defaults(rt: Runtime) -> None:
+    names = ("id", "code", "name", "kind", "head_name", "head_email", "active")
+    row = (1, "DV01", "Sở", "department", None, None, True)
+    missing = "agencies: rows without focal_emails"
+    with pytest.raises(ValueError, match=missing), rt.unit_of_work() as s:
+        write_rows(s, Agency, names, [row])

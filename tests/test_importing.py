@@ -736,6 +736,7 @@ def test_import_modules_use_only_the_standard_library_calamine_and_the_domain() 
         "python_calamine",
         "directives.errors",
         "directives.filecheck",  # standard library only: the guard against bombs
+        "directives.gcpause",  # standard library only: the collector paused while reading
         "directives.domain",
         "directives._tabular",
         "directives.recurrence",
@@ -753,3 +754,21 @@ def test_import_modules_use_only_the_standard_library_calamine_and_the_domain() 
             for name in names:
                 stdlib = name.split(".")[0] in sys.stdlib_module_names
                 assert stdlib or name in allowed, f"{module.__name__} imports {name}"
+
+
+def test_rows_stopping_short_read_their_missing_optional_cells_as_blank(tmp_path: Path) -> None:
+    header = [*HEADER, "Lĩnh vực", "Độ khẩn", "Nguồn"]
+    rows = [task(), [*task(), "Xây dựng", "khẩn"], [*task(), "", "", "Mục 3"]]
+    [first, second, third] = read_task_rows(write_csv(tmp_path / "short.csv", header, rows))
+    assert (first.sector, first.priority, first.source_ref) == (None, Priority.NORMAL, None)
+    assert (second.sector, second.priority, second.source_ref) == (
+        "Xây dựng",
+        Priority.URGENT,
+        None,
+    )
+    assert (third.sector, third.priority, third.source_ref) == (None, Priority.NORMAL, "Mục 3")
+    assert [r.row for r in (first, second, third)] == [2, 3, 4]
+
+
+def test_a_file_of_only_a_header_has_no_rows(tmp_path: Path) -> None:
+    assert read_task_rows(write_csv(tmp_path / "empty.csv", HEADER, [])) == []

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import insert, select, update
+from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session
 
 from directives.db.outbox_tables import Notice, OutboxMessage
@@ -339,3 +340,68 @@ def test_a_large_batch_is_stored_in_rounds_with_progress(rt: Runtime, tmp_path: 
     assert seen == [intake.CHUNK, 6]
     assert len(tasks) == len(batch) * len(template.tasks)
     assert len({t.code for t in tasks}) == len(tasks)
+
+
+AWKWARD_TEXT = (
+    "Cột một\tcột hai",
+    "dòng một\ndòng hai\r\ndòng ba",
+    "C:\\thư mục\\tệp \\N \\. \\t",
+    'Ủy ban "nhân dân"; {a,b} NULL',
+)
+
+
+def test_awkward_text_is_stored_as_entered(rt: Runtime, tmp_path: Path) -> None:
+    seed_registry(rt)
+    template = sample(tmp_path)[0]
+    tasks = tuple(
+        intake.NewTask(
+            content=f"Nội dung {i}: {text}",
+            lead_agency=template.tasks[0].lead_agency,
+            sector=text[:100],
+            source_ref=text,
+        )
+        for i, text in enumerate(AWKWARD_TEXT)
+    )
+    new = intake.NewDirective(
+        number="501/TB-UBND",
+        issued_on=template.issued_on,
+        kind=template.kind,
+        signer=template.signer,
+        summary=AWKWARD_TEXT[1],
+        tasks=tasks,
+    )
+    with rt.unit_of_work() as s:
+        intake.issue_directives(s, [new], actor=OFFICE, clock=rt.clock)
+    with rt.unit_of_work() as s:
+        stored = s.scalars(select(Task).order_by(Task.position)).all()
+        got = [(t.content, t.sector, t.source_ref) for t in stored]
+        summary = s.scalars(select(Directive.summary)).one()
+    assert got == [(t.content, t.sector, t.source_ref) for t in tasks]
+    assert summary == AWKWARD_TEXT[1]
+
+
+# PostgreSQL only: SQLite does not enforce VARCHAR lengths, and no check before the writes
+# limits a sector's length, so the database's refusal is what this exercises.
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_a_value_refused_in_a_late_round_leaves_nothing_stored(rt: Runtime, tmp_path: Path) -> None:
+    seed_registry(rt)
+    template = sample(tmp_path)[0]
+    late = intake.NewTask(content="Việc cuối", lead_agency="SXD", sector="Lĩnh vực " * 20)
+    batch = [
+        intake.NewDirective(
+            number=f"{i}/TB-UBND",
+            issued_on=template.issued_on,
+            kind=template.kind,
+            signer=template.signer,
+            summary=template.summary,
+            tasks=template.tasks if i <= intake.CHUNK else (*template.tasks, late),
+        )
+        for i in range(1, intake.CHUNK + 3)
+    ]
+    seen: list[int] = []
+    with pytest.raises(DataError, match="sector"), rt.unit_of_work() as s:
+        intake.issue_directives(s, batch, actor=OFFICE, clock=rt.clock, progress=seen.append)
+    assert seen == [intake.CHUNK]  # the first round was written, then undone
+    with rt.unit_of_work() as s:
+        nothing = {"directives": [], "tasks": {}, "events": [], "coordinators": [], "counters": {}}
+        assert written(s) == nothing

@@ -9,6 +9,11 @@ way, 5.6 s this way, before ``reused_key_checks``). SQLite takes multi-row
 values converted column by column with each type's own bind processor: SQLAlchemy's per-row
 parameter handling cost as much as SQLite's own work.
 
+``write_rows`` takes rows whose ids are known already (reserved from PostgreSQL's sequence, or
+counted on from SQLite's largest id while the transaction holds the write lock) and returns
+nothing: PostgreSQL gets one ``COPY … FROM STDIN`` (the text format, with ``outbox``'s helper),
+which parses no array literal and plans no statement; SQLite one ``executemany``.
+
 Returned rows come in no particular order: the caller matches them by a unique key it inserted
 (a task's code, a directive's number and year), which holds on both backends, where
 ``sort_by_parameter_order`` would make SQLite insert one row per statement.
@@ -17,15 +22,21 @@ Returned rows come in no particular order: the caller matches them by a unique k
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date
 from itertools import chain
 from typing import Any
 
-from sqlalchemy import JSON, Column, Connection, Dialect, Row, String, Table, text
+import psycopg
+from sqlalchemy import JSON, Boolean, Column, Connection, Dialect, Row, String, Table, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from directives.services.outbox import _copy, _copy_field, _reserve
 
 Returned = Sequence[Row[*tuple[Any, ...]]]
+COPY_ROWS = 5000  # rows formatted at a time for COPY
 
 
 def insert_rows(
@@ -48,6 +59,85 @@ def insert_rows(
     if conn.dialect.name == "postgresql":
         return _unnest_insert(conn, table, rows, returning)
     return _values_insert(conn, table, rows, returning)
+
+
+def write_rows(
+    session: Session, model: type[Any], names: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """Insert ``rows`` (tuples of the ``names`` columns' values) into the mapped class's table:
+    COPY on PostgreSQL, executemany on SQLite. Nothing is returned: give the ids."""
+    if not rows:
+        return
+    table: Table = model.__table__
+    missing = [c.name for c in table.c if c.default is not None and c.name not in names]
+    if missing:
+        raise ValueError(f"{table.name}: rows without {', '.join(missing)}")
+    conn = session.connection()
+    if conn.dialect.name != "postgresql":
+        columns = list(zip(*rows, strict=True))
+        bound = [
+            _bound(conn.dialect, table.c[n], list(c)) for n, c in zip(names, columns, strict=True)
+        ]
+        marks = ", ".join("?" * len(names))
+        sql = f'INSERT INTO "{table.name}" ({_quoted(names)}) VALUES ({marks})'
+        conn.exec_driver_sql(sql, list(zip(*bound, strict=True)))
+        return
+    statement = f'COPY "{table.name}" ({_quoted(names)}) FROM STDIN'
+    try:
+        _copy(session, statement, _copy_text(table, names, rows))
+    except psycopg.Error as exc:
+        # As SQLAlchemy raises a statement's error (IntegrityError, DataError, …): callers catch
+        # those, e.g. the API's concurrent twin of a directive.
+        raise DBAPIError.instance(statement, None, exc, psycopg.Error) from exc
+
+
+def _copy_text(table: Table, names: Sequence[str], rows: Sequence[Sequence[Any]]) -> Iterator[str]:
+    """The rows in COPY's text format, ``COPY_ROWS`` at a time: formatted one column at a time,
+    each while the connection's writer sends the previous one."""
+    for start in range(0, len(rows), COPY_ROWS):
+        columns = zip(*rows[start : start + COPY_ROWS], strict=True)
+        fields = [_copy_column(table.c[n], c) for n, c in zip(names, columns, strict=True)]
+        yield "\n".join(map("\t".join, zip(*fields, strict=True))) + "\n"
+
+
+def reserve_ids(session: Session, model: type[Any], count: int) -> list[int]:
+    """``count`` new ids for the mapped class's table, from its sequence (PostgreSQL)."""
+    return _reserve(session, count, model.__table__.name)
+
+
+def _copy_column(column: Column[Any], values: Sequence[Any]) -> Sequence[str]:
+    """One column's values as fields of COPY's text format (``\\N`` for NULL)."""
+    column_type = column.type
+    if isinstance(column_type, JSON):
+        # As SQLAlchemy sends them: None is JSON null unless the type says SQL NULL.
+        keep_none = column_type.none_as_null
+        texts = _each(
+            values, lambda v: "\\N" if v is None and keep_none else _copy_field(json.dumps(v))
+        )
+    elif isinstance(column_type, Boolean):
+        texts = _each(values, lambda v: "\\N" if v is None else "t" if v else "f")
+    elif isinstance(column_type, String):
+        texts = _each(values, lambda v: "\\N" if v is None else _copy_field(v))
+    else:  # numbers, dates, timestamps (ISO 8601, with their offset)
+        texts = _each(
+            values,
+            lambda v: "\\N" if v is None else v.isoformat() if isinstance(v, date) else str(v),
+        )
+    return texts
+
+
+def _each(values: Sequence[Any], convert: Callable[[Any], Any]) -> Sequence[Any]:
+    """``convert`` applied to each value (a column's values, all of one type), once for each
+    distinct one."""
+    first = values[0]
+    if values.count(first) == len(values):
+        return [convert(first)] * len(values)
+    try:
+        done = {v: convert(v) for v in set(values)}
+    except TypeError:  # unhashable (JSON documents): each object converted once
+        by_id = {id(v): convert(v) for v in {id(v): v for v in values}.values()}
+        return [by_id[id(v)] for v in values]
+    return [done[v] for v in values]
 
 
 @contextmanager
@@ -94,19 +184,12 @@ def _max_parameters(dialect: Dialect) -> int:
     return int(getattr(dialect, "insertmanyvalues_max_parameters", 999))
 
 
-def _bound(dialect: Dialect, column: Column[Any], values: list[Any]) -> list[Any]:
+def _bound(dialect: Dialect, column: Column[Any], values: list[Any]) -> Sequence[Any]:
     """Values as the column's type sends them to the driver (dates as text on SQLite, …)."""
     process = column.type.dialect_impl(dialect).bind_processor(dialect)
     if process is None:
         return values
-    if values.count(values[0]) == len(values):
-        return [process(values[0])] * len(values)
-    try:
-        # Dates repeat from row to row: each distinct one is converted once.
-        done = {v: process(v) for v in set(values)}
-    except TypeError:  # unhashable values (JSON documents)
-        return [process(v) for v in values]
-    return [done[v] for v in values]
+    return _each(values, process)  # dates repeat from row to row: each converted once
 
 
 def _unnest_insert(

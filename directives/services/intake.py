@@ -2,8 +2,10 @@
 
 Either way one path: every fault of the batch is found first (``intake_checks``), then the task
 codes are taken (one counter update per issue year), then directives, tasks, coordinators and
-assignment events go in with multi-row INSERTs (``bulk_insert``), in rounds of ``CHUNK``
-directives, all in the caller's transaction, followed by the assignment messages.
+assignment events go in with their ids given (``_NewIds``), by COPY on PostgreSQL and one
+executemany on SQLite (``bulk_insert.write_rows``), in rounds of ``CHUNK`` directives, all in
+the caller's transaction, followed by the assignment messages. A refusal by the database midway
+(a value too long for its column) raises, and the caller's rollback takes back every round.
 """
 
 from __future__ import annotations
@@ -12,18 +14,25 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from itertools import islice
 from typing import Any, overload
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from directives.clock import Clock, today
 from directives.db.tables import Directive, Task, TaskCoordinator, TaskEvent
 from directives.domain import DeadlineSpec, DirectiveKind, Priority
 from directives.errors import ImportFileError, InvalidInput
+from directives.gcpause import paused_gc
 from directives.importing import TaskRow
 from directives.recurrence import Recurrence
-from directives.services.bulk_insert import insert_rows, reused_key_checks
+from directives.services.bulk_insert import (
+    insert_rows,
+    reserve_ids,
+    reused_key_checks,
+    write_rows,
+)
 from directives.services.codes import take_numbers
 from directives.services.intake_checks import CHUNK as CHUNK
 from directives.services.intake_checks import MAX_CONTENT as MAX_CONTENT
@@ -124,16 +133,17 @@ def issue_directives(
 
     With ``mail``, the assignment messages are enqueued in the same transaction.
     """
-    registry = load_registry(session)
-    errors = find_faults(session, registry, directives)
-    if errors:
-        raise ImportFileError(source, errors[:1000])
-    now = clock.now()
-    directive_ids, task_ids = _store(
-        session, registry, directives, actor=actor, now=now, progress=progress
-    )
-    if mail is not None:
-        notify_assigned(session, task_ids, on=today(clock), now=now, mail=mail)
+    with paused_gc():  # rows and keys by the hundred thousand, and no garbage
+        registry = load_registry(session)
+        errors = find_faults(session, registry, directives)
+        if errors:
+            raise ImportFileError(source, errors[:1000])
+        now = clock.now()
+        directive_ids, task_ids = _store(
+            session, registry, directives, actor=actor, now=now, progress=progress
+        )
+        if mail is not None:
+            notify_assigned(session, task_ids, on=today(clock), now=now, mail=mail)
     return StoredDirectives(session, directive_ids)
 
 
@@ -149,59 +159,148 @@ def _store(
     """Insert the checked batch; the new directives' ids and their tasks' ids, in batch order."""
     codes = _auto_codes(session, directives)
     conn = session.connection()
+    ids = _NewIds(session, directives)
     directive_ids: list[int] = []
     task_ids: list[int] = []
     with reused_key_checks(conn):
         for chunk in chunks(directives):
-            ids, tids = _store_round(conn, registry, chunk, codes, actor=actor, now=now)
-            directive_ids += ids
+            ids_of_chunk = ids.directives(chunk, registry, now)
+            tids = ids.tasks(sum(len(d.tasks) for d in chunk))
+            _store_tasks(session, registry, chunk, ids_of_chunk, tids, codes, actor=actor, now=now)
+            directive_ids += ids_of_chunk
             task_ids += tids
             if progress is not None:
                 progress(len(chunk))
     return directive_ids, task_ids
 
 
-def _store_round(
-    conn: Connection,
+class _NewIds:
+    """The ids of the rows to insert, known before they are written.
+
+    PostgreSQL: reserved from each table's sequence, so the rows go in by COPY. SQLite: the
+    directives come back from their INSERT, which takes the database's write lock until the
+    transaction ends, so no other connection can add a task meanwhile and the tasks' ids count
+    on from the largest one, as SQLite itself would number them.
+    """
+
+    def __init__(self, session: Session, directives: Sequence[NewDirective]) -> None:
+        self._session = session
+        self._postgres = session.get_bind().dialect.name == "postgresql"
+        self._directive_ids: Iterator[int] = iter(())
+        self._task_ids: Iterator[int] = iter(())
+        if self._postgres:
+            count = sum(len(d.tasks) for d in directives)
+            self._directive_ids = iter(reserve_ids(session, Directive, len(directives)))
+            self._task_ids = iter(reserve_ids(session, Task, count))
+        self._next_task_id: int | None = None
+
+    def directives(
+        self, chunk: Sequence[NewDirective], registry: Registry, now: datetime
+    ) -> list[int]:
+        """Insert the directives; their ids, in order."""
+        if self._postgres:
+            ids = list(islice(self._directive_ids, len(chunk)))
+            rows = [_directive_row(registry, d, now) for d in chunk]
+            write_rows(
+                self._session,
+                Directive,
+                ("id", *_DIRECTIVE_COLUMNS),
+                [(i, *row) for i, row in zip(ids, rows, strict=True)],
+            )
+            return ids
+        # Rows come back unordered: matched by the keys inserted, (number, year).
+        returned = insert_rows(
+            self._session.connection(),
+            Directive,
+            [
+                dict(zip(_DIRECTIVE_COLUMNS, _directive_row(registry, d, now), strict=True))
+                for d in chunk
+            ],
+            returning=("id", "number", "year"),
+        )
+        id_of = {(number, year): i for i, number, year in returned}
+        return [id_of[d.number, d.issued_on.year] for d in chunk]
+
+    def tasks(self, count: int) -> list[int]:
+        """Ids for ``count`` tasks (once some directives are inserted, on SQLite)."""
+        if self._postgres:
+            return list(islice(self._task_ids, count))
+        if self._next_task_id is None:
+            largest = self._session.scalar(select(func.max(Task.id)))
+            self._next_task_id = (largest or 0) + 1
+        first = self._next_task_id
+        self._next_task_id += count
+        return list(range(first, first + count))
+
+
+_DIRECTIVE_COLUMNS = (
+    "number", "year", "issued_on", "kind", "signer_id", "summary", "source_ref", "created_at",
+)  # fmt: skip
+_TASK_COLUMNS = (
+    "id", "code", "directive_id", "position", "content", "lead_agency_id", "leader_id",
+    "officer_id", "sector", "priority", "source_ref", "stated_deadline", "recurrence",
+    "series_id", "period", "deadline_working_days", "original_deadline", "deadline", "state",
+    "assigned_on", "has_extensions", "has_pauses", "created_at",
+)  # fmt: skip
+_DEADLINE = _TASK_COLUMNS.index("deadline")
+_EVENT_COLUMNS = ("task_id", "kind", "on", "recorded_at", "actor", "note", "data")
+_ASSIGNED = State.ASSIGNED.value
+_PRIORITY_VALUES = {p: p.value for p in Priority}
+
+
+def _directive_row(registry: Registry, d: NewDirective, now: datetime) -> tuple[Any, ...]:
+    return (
+        d.number,
+        d.issued_on.year,
+        d.issued_on,
+        d.kind.value,
+        registry.leaders[d.signer],
+        d.summary.strip(),
+        d.source_ref,
+        now,
+    )
+
+
+def _store_tasks(
+    session: Session,
     registry: Registry,
     chunk: Sequence[NewDirective],
+    directive_ids: Sequence[int],
+    task_ids: Sequence[int],
     codes: dict[int, Iterator[str]],
     *,
     actor: Actor,
     now: datetime,
-) -> tuple[list[int], list[int]]:
-    # Rows come back unordered: matched by the keys inserted, (number, year) and the code.
-    returned = insert_rows(
-        conn,
-        Directive,
-        [_directive_row(registry, d, now) for d in chunk],
-        returning=("id", "number", "year"),
-    )
-    id_of = {(number, year): i for i, number, year in returned}
-    ids = [id_of[d.number, d.issued_on.year] for d in chunk]
-    rows = [
-        _task_row(registry, d, t, position, directive_id, codes, now)
-        for directive_id, d in zip(ids, chunk, strict=True)
+) -> None:
+    """The tasks of the directives just inserted, their coordinators and assignment events."""
+    pairs = [
+        (d, t, position, directive_id)
+        for directive_id, d in zip(directive_ids, chunk, strict=True)
         for position, t in enumerate(d.tasks, start=1)
     ]
-    task_of: dict[str, int] = dict(insert_rows(conn, Task, rows, returning=("code", "id")))
-    task_ids = [task_of[row["code"]] for row in rows]
-    tasks = [t for d in chunk for t in d.tasks]
-    _store_task_links(conn, registry, tasks, rows, task_ids, actor=actor, now=now)
-    return ids, task_ids
-
-
-def _directive_row(registry: Registry, d: NewDirective, now: datetime) -> dict[str, Any]:
-    return {
-        "number": d.number,
-        "year": d.issued_on.year,
-        "issued_on": d.issued_on,
-        "kind": d.kind.value,
-        "signer_id": registry.leaders[d.signer],
-        "summary": d.summary.strip(),
-        "source_ref": d.source_ref,
-        "created_at": now,
-    }
+    rows = [
+        _task_row(registry, d, t, position, task_id, directive_id, codes, now)
+        for task_id, (d, t, position, directive_id) in zip(task_ids, pairs, strict=True)
+    ]
+    write_rows(session, Task, _TASK_COLUMNS, rows)
+    coordinators = [
+        (task_id, registry.agencies[code])
+        for task_id, (_, t, _, _) in zip(task_ids, pairs, strict=True)
+        for code in dict.fromkeys(t.coordinating_agencies)
+    ]
+    write_rows(session, TaskCoordinator, ("task_id", "agency_id"), coordinators)
+    by = actor.describe()
+    data: dict[tuple[date | None, DeadlineSpec], dict[str, Any]] = {}
+    events = []
+    for task_id, row, (d, t, _, _) in zip(task_ids, rows, pairs, strict=True):
+        deadline = row[_DEADLINE]
+        key = (deadline, t.deadline)
+        document = data.get(key)
+        if document is None:  # one for each distinct term: most tasks share theirs
+            iso = deadline.isoformat() if deadline else None
+            document = data[key] = {"deadline": iso, "deadline_text": t.deadline.text()}
+        events.append((task_id, "assigned", d.issued_on, now, by, None, document))
+    write_rows(session, TaskEvent, _EVENT_COLUMNS, events)
 
 
 def _task_row(
@@ -209,80 +308,43 @@ def _task_row(
     d: NewDirective,
     t: NewTask,
     position: int,
+    task_id: int,
     directive_id: int,
     codes: dict[int, Iterator[str]],
     now: datetime,
-) -> dict[str, Any]:
-    stated, period = t.deadline.on, None
-    if t.deadline.recurrence is not None:
-        rule = Recurrence(*_split_rule(t.deadline.recurrence))
+) -> tuple[Any, ...]:
+    """The values of ``_TASK_COLUMNS``; a periodic task heads its own series."""
+    stated, period, recurrence = t.deadline.on, None, t.deadline.recurrence
+    if recurrence is not None:
+        rule = Recurrence(*_split_rule(recurrence))
         period = rule.first_period(d.issued_on)
         stated = rule.due_date(period)
     deadline = registry.deadline(d.issued_on, stated, t.deadline.working_days)
-    return {
-        "code": t.code or next(codes[d.issued_on.year]),
-        "directive_id": directive_id,
-        "position": position,
-        "content": t.content.strip(),
-        "lead_agency_id": registry.agencies[t.lead_agency],
-        "leader_id": registry.leaders[t.leader or d.signer],
-        "officer_id": registry.officers[t.officer] if t.officer else None,
-        "sector": t.sector,
-        "priority": t.priority.value,
-        "source_ref": t.source_ref,
-        "stated_deadline": stated,
-        "recurrence": t.deadline.recurrence,
-        "period": period,
-        "deadline_working_days": t.deadline.working_days,
-        "original_deadline": deadline,
-        "deadline": deadline,
-        "state": State.ASSIGNED.value,
-        "assigned_on": d.issued_on,
-        "has_extensions": False,
-        "has_pauses": False,
-        "created_at": now,
-    }
-
-
-def _store_task_links(
-    conn: Connection,
-    registry: Registry,
-    tasks: Sequence[NewTask],
-    rows: Sequence[dict[str, Any]],
-    ids: Sequence[int],
-    *,
-    actor: Actor,
-    now: datetime,
-) -> None:
-    """The coordinators, the assignment events and the series of the tasks just inserted."""
-    coordinators = [
-        {"task_id": task_id, "agency_id": registry.agencies[code]}
-        for task_id, t in zip(ids, tasks, strict=True)
-        for code in dict.fromkeys(t.coordinating_agencies)
-    ]
-    if coordinators:
-        insert_rows(conn, TaskCoordinator, coordinators)
-    by = actor.describe()
-    events = [
-        {
-            "task_id": task_id,
-            "kind": "assigned",
-            "on": row["assigned_on"],
-            "recorded_at": now,
-            "actor": by,
-            "note": None,
-            "data": {
-                "deadline": row["deadline"].isoformat() if row["deadline"] else None,
-                "deadline_text": t.deadline.text(),
-            },
-        }
-        for task_id, row, t in zip(ids, rows, tasks, strict=True)
-    ]
-    insert_rows(conn, TaskEvent, events)
-    # A periodic task heads its own series; the recurring job adds the next occurrences.
-    periodic = [i for i, t in zip(ids, tasks, strict=True) if t.deadline.recurrence is not None]
-    for chunk in chunks(periodic):
-        conn.execute(update(Task).where(Task.id.in_(chunk)).values(series_id=Task.id))
+    return (
+        task_id,
+        t.code or next(codes[d.issued_on.year]),
+        directive_id,
+        position,
+        t.content.strip(),
+        registry.agencies[t.lead_agency],
+        registry.leaders[t.leader or d.signer],
+        registry.officers[t.officer] if t.officer else None,
+        t.sector,
+        _PRIORITY_VALUES[t.priority],
+        t.source_ref,
+        stated,
+        recurrence,
+        task_id if recurrence is not None else None,
+        period,
+        t.deadline.working_days,
+        deadline,
+        deadline,
+        _ASSIGNED,
+        d.issued_on,
+        False,
+        False,
+        now,
+    )
 
 
 def _split_rule(key: str) -> tuple[str, int]:
@@ -293,37 +355,43 @@ def _split_rule(key: str) -> tuple[str, int]:
 def directives_from_rows(rows: Sequence[TaskRow]) -> list[NewDirective]:
     """Group import rows (one task each) into directives, in file order."""
     groups: dict[tuple[str, int], list[TaskRow]] = defaultdict(list)
-    for r in rows:
-        groups[(r.directive_number, r.directive_date.year)].append(r)
-    out = []
-    for members in groups.values():
-        head = members[0]
-        out.append(
-            NewDirective(
-                number=head.directive_number,
-                issued_on=head.directive_date,
-                kind=head.directive_kind,
-                signer=head.signer,
-                summary=head.summary,
-                tasks=tuple(
-                    NewTask(
-                        content=r.content,
-                        lead_agency=r.lead_agency,
-                        coordinating_agencies=r.coordinating_agencies,
-                        deadline=r.deadline,
-                        leader=r.leader,
-                        officer=r.officer,
-                        sector=r.sector,
-                        priority=r.priority,
-                        source_ref=r.source_ref,
-                        code=r.task_code,
-                        row=r.row,
-                    )
-                    for r in members
-                ),
+    with paused_gc():  # a task and its directive for every row: many objects, no garbage
+        for r in rows:
+            groups[(r.directive_number, r.directive_date.year)].append(r)
+        out = []
+        for members in groups.values():
+            head = members[0]
+            out.append(
+                NewDirective(
+                    number=head.directive_number,
+                    issued_on=head.directive_date,
+                    kind=head.directive_kind,
+                    signer=head.signer,
+                    summary=head.summary,
+                    tasks=tuple(map(_new_task, members)),
+                )
             )
-        )
-    return out
+        return out
+
+
+def _new_task(r: TaskRow) -> NewTask:
+    """The task of an import row, made without the frozen dataclass's ``__init__`` (it sets each
+    field with ``object.__setattr__``, which cost more than the rest of the grouping)."""
+    task = object.__new__(NewTask)
+    task.__dict__.update(
+        content=r.content,
+        lead_agency=r.lead_agency,
+        coordinating_agencies=r.coordinating_agencies,
+        deadline=r.deadline,
+        leader=r.leader,
+        officer=r.officer,
+        sector=r.sector,
+        priority=r.priority,
+        source_ref=r.source_ref,
+        code=r.task_code,
+        row=r.row,
+    )
+    return task
 
 
 def task_count(session: Session) -> int:
