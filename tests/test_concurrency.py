@@ -5,16 +5,19 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from directives.clock import FixedClock
 from directives.db.engine import make_engine, make_session_factory
 from directives.db.outbox_tables import Notice, OutboxMessage
+from directives.db.tables import CalendarDay, EngineMeta
 from directives.runtime import Runtime
+from directives.services.calendar import INDEX_KEY, ensure_index
 from directives.services.history import apply_history
 from directives.settings import Settings
 from tests.conftest import SAMPLE_DAY, _truncate_all
@@ -89,3 +92,35 @@ def test_two_processes_chasing_and_dispatching_together_send_each_message_once(
         assert set(smtp.handler.deliveries().values()) == {1}
     finally:
         smtp.stop()
+
+
+def test_two_transactions_finding_the_calendar_index_stale_rebuild_it_once(
+    pg_rt: Runtime,
+) -> None:
+    """Two workers' first jobs on a new database both find the working-day index missing: the
+    second waits for the first's rebuild, then finds it built, instead of failing on its rows."""
+    with pg_rt.unit_of_work() as s:
+        s.execute(delete(EngineMeta).where(EngineMeta.key == INDEX_KEY))
+        s.execute(delete(CalendarDay))
+    first = pg_rt.sessions()
+    ensure_index(first)  # rebuilt, not committed yet
+    outcome: list[BaseException | int] = []
+
+    def second() -> None:
+        try:
+            with pg_rt.unit_of_work() as s:
+                ensure_index(s)
+                outcome.append(int(s.scalar(select(func.count()).select_from(CalendarDay)) or 0))
+        except BaseException as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    thread.join(timeout=1)
+    assert thread.is_alive()  # waiting for the first rebuild
+    first.commit()
+    first.close()
+    thread.join(timeout=30)
+    assert len(outcome) == 1
+    assert isinstance(outcome[0], int)
+    assert outcome[0] > 40_000

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from functools import lru_cache
 
 import holidays as holidays_pkg
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from directives.calendar import DEFAULT_FIRST, DEFAULT_LAST, WorkingCalendar
@@ -34,6 +34,8 @@ def fingerprint(cal: WorkingCalendar) -> str:
 
 
 INDEX_KEY = "calendar_index"
+# pg_advisory_xact_lock's key for "rebuilding the working-day index": any 64-bit number.
+INDEX_LOCK = 0x63616C656E646172  # "calendar"
 
 
 def ensure_index(session: Session) -> WorkingCalendar:
@@ -47,6 +49,14 @@ def ensure_index(session: Session) -> WorkingCalendar:
     meta = session.get(EngineMeta, INDEX_KEY)
     if meta is not None and meta.value == print_:
         return cal
+    if session.get_bind().dialect.name == "postgresql":
+        # Two processes finding it stale at once (two workers' first jobs on a new database)
+        # would both rebuild it, and the second fail on the first's rows: the second waits
+        # for the first, then finds it built. SQLite has one writer at a time already.
+        session.execute(select(func.pg_advisory_xact_lock(INDEX_LOCK)))
+        meta = session.get(EngineMeta, INDEX_KEY, populate_existing=True)
+        if meta is not None and meta.value == print_:
+            return cal
     session.execute(delete(CalendarDay))
     rows = []
     day = cal.first
