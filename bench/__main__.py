@@ -235,7 +235,7 @@ def step_import(ctx: Context) -> Row:
         baseline=f"{base_rate:,} rows/s ({base['rows']:,} rows)",
         ratio=f"{rate / base_rate:.1f}×",
         aim="≥ 20,000 rows/s",
-        verdict=_verdict(rate >= 20_000, [peak_o, peak_b]),
+        verdict=_verdict(rate >= 20_000, [peak_o]),
         peak_mib=[peak_o, peak_b],
         detail={"ours": ours, "baseline": base},
     )
@@ -258,7 +258,7 @@ def step_chase(ctx: Context) -> Row:
         baseline=f"{_fmt(base['seconds'], 's')} ({base['notices']:,} notices)",
         ratio=f"{ratio:.1f}×",
         aim="< 5 s, ≥ 10×",
-        verdict=_verdict(ours["seconds"] < 5 and ratio >= 10, [peak_o, peak_b]),
+        verdict=_verdict(ours["seconds"] < 5 and ratio >= 10, [peak_o]),
         peak_mib=[peak_o, peak_b],
         detail={"ours": ours, "baseline": base},
     )
@@ -459,8 +459,8 @@ def markdown(
         "",
         "Each ratio is the baseline's time over ours (or our rate over the baseline's), both "
         "measured in this same invocation on this machine. Peak memory is each child process's "
-        "maximum resident set (ours / baseline); the aim for every step is under "
-        f"{MEMORY_AIM_MIB} MiB.",
+        "maximum resident set (ours / baseline); the aim for every step of ours is under "
+        f"{MEMORY_AIM_MIB} MiB (a baseline over it is reported, not held against the step).",
         "",
         "| " + " | ".join(HEAD) + " |",
         "|" + "|".join("---" for _ in HEAD) + "|",
