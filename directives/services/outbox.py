@@ -25,14 +25,12 @@ from itertools import accumulate, pairwise
 from typing import Any, cast
 
 import psycopg
-from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy import (
     Table,
     and_,
     insert,
     or_,
     select,
-    text,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -42,6 +40,7 @@ from sqlalchemy.orm import Session
 from directives.db.outbox_tables import DeliveryAttempt, Notice, OutboxMessage, message_notices
 from directives.errors import Conflict, NotFound
 from directives.services.aside import fetched_aside
+from directives.services.bulk_insert import copy_field, copy_from, reserve, write_rows
 
 CLAIM_LEASE = timedelta(minutes=10)
 MAX_ATTEMPTS = 8
@@ -108,34 +107,24 @@ def record_notices(
     }
 
 
-def _reserve(session: Session, count: int, table: str = "notices") -> list[int]:
-    """``count`` new ids for ``table``: from its sequence on PostgreSQL; on SQLite those after
-    its largest (one writer at a time: if another one slipped in all the same, the INSERT
-    fails on a taken id or on its stale snapshot, and nothing is written twice)."""
-    if not count:
-        return []
-    if session.get_bind().dialect.name == "sqlite":
-        first = session.connection().exec_driver_sql(
-            f"SELECT coalesce(max(id), 0) + 1 FROM {table}"
-        )
-        start = int(first.scalar_one())
-        return list(range(start, start + count))
-    # The sequence named first, not per row; the ids as one text (95,000 rows cost 0.8 s).
-    sequence = session.scalar(text("SELECT pg_get_serial_sequence(:table, 'id')"), {"table": table})
-    joined = session.scalar(
-        text(
-            "SELECT string_agg(nextval(CAST(:seq AS regclass))::text, ',') "
-            "FROM generate_series(1, :n)"
-        ),
-        {"seq": sequence, "n": count},
-    )
-    return [int(i) for i in str(joined).split(",")]
-
-
+_NOTICE_COLUMNS = (
+    "id",
+    "rule",
+    "task_id",
+    "deadline_key",
+    "threshold",
+    "message_id",
+    "decided_on",
+    "created_at",
+)
 _RECORDED_MEANWHILE = (
     "thông báo đã được một lượt chạy khác ghi nhận; lượt này không gửi gì, hãy chạy lại"
 )
 _NOT_COPYABLE = re.compile(r"[\t\n\r\\]")  # what COPY's text format would need escaped
+
+
+# Rows (notices) or messages formatted at a time, then handed to the connection's writer.
+COPY_CHUNK = 2000
 
 
 def _copy_notices(
@@ -172,7 +161,7 @@ def _copy_notices(
             yield "".join(lines)
 
     try:
-        return _copy(
+        return copy_from(
             session,
             "COPY notices (id, rule, task_id, deadline_key, threshold, message_id, "
             "decided_on, created_at) FROM STDIN",
@@ -180,24 +169,6 @@ def _copy_notices(
         )
     except psycopg.errors.UniqueViolation:
         raise Conflict(_RECORDED_MEANWHILE) from None
-
-
-# Rows (notices) or messages formatted at a time, then handed to the connection's writer.
-COPY_CHUNK = 2000
-
-
-def _copy(session: Session, statement: str, chunks: Iterable[str]) -> int:
-    """Run ``statement`` (a COPY … FROM STDIN) on the session's connection; the rows written.
-
-    A thread sends each chunk while the next is formatted: PostgreSQL parses and indexes the
-    rows on one core while this process formats them on the other.
-    """
-    driver = session.connection().connection.driver_connection
-    with driver.cursor() as cur:  # type: ignore[union-attr]
-        with cur.copy(statement, writer=QueuedLibpqWriter(cur)) as copy:
-            for chunk in chunks:
-                copy.write(chunk)
-        return int(cur.rowcount)  # known once the COPY ended, and while the cursor is open
 
 
 def record(
@@ -213,14 +184,13 @@ def record(
     Every key must be new: the decision step read them as not recorded, under the lock that
     serializes deciders (``decide.lock_deciders``). If one was recorded meanwhile all the same,
     this raises Conflict, so that the caller's transaction, its messages included, rolls back
-    rather than send a second copy. Returns the notices' ids in the order of ``rows``: on
-    PostgreSQL ``ids`` (reserved with ``_reserve`` when the caller needed them first), else as
-    assigned.
+    rather than send a second copy. Returns the notices' ids in the order of ``rows``: ``ids``
+    (reserved with ``bulk_insert.reserve`` when the caller needed them first), else new ones.
     """
     if not rows:
         return []
     if ids is None:
-        ids = _reserve(session, len(rows))
+        ids = reserve(session, len(rows), "notices")
     if session.get_bind().dialect.name == "postgresql":
         # COPY: a first run over a large register records 100,000, and COPY writes them in
         # half the time of an INSERT … SELECT unnest. Every key is new (see above), so there is
@@ -229,47 +199,20 @@ def record(
         count = _copy_notices(session, rows, ids, decided_on=decided_on, now=now)
         recorded = list(ids)
     else:
-        _insert_notices(session, rows, ids, decided_on=decided_on, now=now)
+        # One executemany of plain tuples: a statement of 500 rows of VALUES cost SQLAlchemy a
+        # tenth of a second to compile, every time (43 of 49 s of a national first chase).
+        values = [
+            (i, rule, task_id, key, threshold, message_id, decided_on, now)
+            for i, ((rule, task_id, key, threshold), message_id) in zip(ids, rows, strict=True)
+        ]
+        try:
+            write_rows(session, Notice, _NOTICE_COLUMNS, values)
+        except IntegrityError:
+            raise Conflict(_RECORDED_MEANWHILE) from None
         recorded, count = list(ids), len(rows)
     if count != len(rows):
         raise Conflict(f"{len(rows) - count} {_RECORDED_MEANWHILE}")
     return recorded
-
-
-def _insert_notices(
-    session: Session,
-    rows: Sequence[tuple[NoticeKey, int | None]],
-    ids: Sequence[int],
-    *,
-    decided_on: date,
-    now: datetime,
-) -> None:
-    """INSERT ``rows`` into notices with ``ids`` (SQLite): one executemany of plain tuples.
-    Conflict on a key (or id) that is there already.
-
-    A statement with 500 rows of VALUES cost SQLAlchemy a tenth of a second to compile, every
-    time: 43 of the 49 seconds of a national first chase.
-    """
-    conn = session.connection()
-    table = cast(Table, Notice.__table__)
-
-    def bound(column: str, value: Any) -> Any:  # as the ORM would store it
-        process = table.c[column].type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
-        return process(value) if process else value
-
-    day, stamp = bound("decided_on", decided_on), bound("created_at", now)
-    values = [
-        (i, rule, task_id, key, threshold, message_id, day, stamp)
-        for i, ((rule, task_id, key, threshold), message_id) in zip(ids, rows, strict=True)
-    ]
-    try:
-        conn.exec_driver_sql(
-            "INSERT INTO notices (id, rule, task_id, deadline_key, threshold, message_id, "
-            "decided_on, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            values,
-        )
-    except IntegrityError:
-        raise Conflict(_RECORDED_MEANWHILE) from None
 
 
 @dataclass(frozen=True)
@@ -350,7 +293,7 @@ def enqueue(
     # The payloads list their notices' ids, so those are handed out first, in the order of
     # ``deciding``: a message's are the slice from its offset on.
     offsets = list(accumulate((len(mail.notices) for mail, _, _ in batch), initial=0))
-    reserved = _reserve(session, len(deciding))
+    reserved = reserve(session, len(deciding), "notices")
     rows = (  # formatted as they are written (on PostgreSQL, while the previous ones travel)
         {
             "kind": mail.kind,
@@ -479,19 +422,10 @@ def _insert_messages(session: Session, count: int, rows: Iterable[dict[str, Any]
     return ids
 
 
-def _copy_field(value: str) -> str:
-    """``value`` as a field of COPY's text format (str.replace: str.translate took seconds)."""
-    if "\\" in value:
-        value = value.replace("\\", "\\\\")
-    if "\t" in value or "\n" in value or "\r" in value:
-        value = value.replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-    return value
-
-
 def _copy_messages(session: Session, count: int, rows: Iterable[dict[str, Any]]) -> list[int]:
     """The messages by COPY, their ids reserved from the sequence first. A first chase at
     national scale writes 8,000 messages: an executemany with RETURNING took 2 s of it."""
-    ids = _reserve(session, count, "outbox_messages")
+    ids = reserve(session, count, "outbox_messages")
 
     def line(i: int, row: dict[str, Any]) -> str:
         fields = (
@@ -504,7 +438,7 @@ def _copy_messages(session: Session, count: int, rows: Iterable[dict[str, Any]])
             row["payload_text"],
             row["status"],
         )
-        escaped = "\t".join(_copy_field(f) for f in fields)
+        escaped = "\t".join(copy_field(f) for f in fields)
         return (
             f"{i}\t{escaped}\t{row['attempts']:d}\t{row['next_attempt_at'].isoformat()}\t"
             f"{row['created_at'].isoformat()}\n"
@@ -520,7 +454,7 @@ def _copy_messages(session: Session, count: int, rows: Iterable[dict[str, Any]])
         yield "".join(lines)
 
     try:
-        _copy(
+        copy_from(
             session,
             "COPY outbox_messages (id, kind, message_id, subject, recipients, delivered, refused, "
             "payload, status, attempts, next_attempt_at, created_at) FROM STDIN",
