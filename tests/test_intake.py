@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -318,17 +319,7 @@ def test_codes_continue_the_years_series_across_imports(rt: Runtime, tmp_path: P
 def test_a_large_batch_is_stored_in_rounds_with_progress(rt: Runtime, tmp_path: Path) -> None:
     seed_registry(rt)
     template = sample(tmp_path)[0]
-    batch = [
-        intake.NewDirective(
-            number=f"{i}/TB-UBND",
-            issued_on=template.issued_on,
-            kind=template.kind,
-            signer=template.signer,
-            summary=template.summary,
-            tasks=template.tasks,
-        )
-        for i in range(1, intake.CHUNK + 7)
-    ]
+    batch = [replace(template, number=f"{i}/TB-UBND") for i in range(1, intake.CHUNK + 7)]
     seen: list[int] = []
     with rt.unit_of_work() as s:
         stored = intake.issue_directives(
@@ -388,12 +379,9 @@ def test_a_value_refused_in_a_late_round_leaves_nothing_stored(rt: Runtime, tmp_
     template = sample(tmp_path)[0]
     late = intake.NewTask(content="Việc cuối", lead_agency="SXD", sector="Lĩnh vực " * 20)
     batch = [
-        intake.NewDirective(
+        replace(
+            template,
             number=f"{i}/TB-UBND",
-            issued_on=template.issued_on,
-            kind=template.kind,
-            signer=template.signer,
-            summary=template.summary,
             tasks=template.tasks if i <= intake.CHUNK else (*template.tasks, late),
         )
         for i in range(1, intake.CHUNK + 3)
