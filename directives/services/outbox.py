@@ -134,10 +134,9 @@ def _copy_notices(
     *,
     decided_on: date,
     now: datetime,
-) -> int:
-    """COPY ``rows`` into notices with ``ids`` (in the same order) (PostgreSQL); the count
-    written, or Conflict on a key that is there already (the transaction is then aborted: the
-    caller rolls back)."""
+) -> None:
+    """COPY ``rows`` into notices with ``ids`` (in the same order) (PostgreSQL), or Conflict on
+    a key that is there already (the transaction is then aborted: the caller rolls back)."""
     tokens = {key[0] for key, _ in rows} | {key[2] for key, _ in rows}
     bad = next((t for t in tokens if _NOT_COPYABLE.search(t)), None)
     if bad is not None:  # rules are identifiers, keys ISO dates or '': never, but not silently
@@ -161,7 +160,7 @@ def _copy_notices(
             yield "".join(lines)
 
     try:
-        return copy_from(
+        copy_from(
             session,
             "COPY notices (id, rule, task_id, deadline_key, threshold, message_id, "
             "decided_on, created_at) FROM STDIN",
@@ -196,8 +195,7 @@ def record(
         # half the time of an INSERT … SELECT unnest. Every key is new (see above), so there is
         # no ON CONFLICT: a key recorded meanwhile violates the unique key, and that is the
         # Conflict.
-        count = _copy_notices(session, rows, ids, decided_on=decided_on, now=now)
-        recorded = list(ids)
+        _copy_notices(session, rows, ids, decided_on=decided_on, now=now)
     else:
         # One executemany of plain tuples: a statement of 500 rows of VALUES cost SQLAlchemy a
         # tenth of a second to compile, every time (43 of 49 s of a national first chase).
@@ -209,10 +207,7 @@ def record(
             write_rows(session, Notice, _NOTICE_COLUMNS, values)
         except IntegrityError:
             raise Conflict(_RECORDED_MEANWHILE) from None
-        recorded, count = list(ids), len(rows)
-    if count != len(rows):
-        raise Conflict(f"{len(rows) - count} {_RECORDED_MEANWHILE}")
-    return recorded
+    return list(ids)  # all of them or none: COPY and executemany either write every row or fail
 
 
 @dataclass(frozen=True)
